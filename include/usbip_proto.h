@@ -186,7 +186,10 @@ struct usbip_urb_hdr {
 };
 
 /* Encode/decode 48 bytes.  Decode returns -EPROTO for an unknown command;
- * -EINVAL on encode of an unknown command or a negative buffer length. */
+ * -EINVAL on encode of an unknown command or a negative buffer length.
+ * A CMD_SUBMIT with direction > 1, ep > 15 or a negative length is refused
+ * both ways (-EPROTO on decode, -EINVAL on encode); padding is zero on
+ * encode and ignored on decode. */
 ssize_t usbip_proto_urb_hdr_encode(const struct usbip_urb_hdr *h, uint8_t *buf, size_t len);
 ssize_t usbip_proto_urb_hdr_decode(struct usbip_urb_hdr *h, const uint8_t *buf, size_t len);
 
@@ -202,8 +205,10 @@ ssize_t usbip_proto_cmd_submit_payload(const struct usbip_urb_hdr *h, size_t max
  * Payload bytes that follow a decoded RET_SUBMIT (client side).  Replies do
  * not say their direction, so the caller passes what it recorded when it sent
  * the request: dir and the requested length.  Returns actual_length for IN
- * (0 on a failed status), 0 for OUT; -EPROTO when actual_length is negative,
- * larger than requested_len, or number_of_packets > 0.
+ * whatever the status (Linux stub_tx.c sends the bytes received before an
+ * error, e.g. on -ECONNRESET or -EOVERFLOW), 0 for OUT; -EPROTO when
+ * actual_length is negative, larger than requested_len, or
+ * number_of_packets > 0; -EINVAL when h is not a RET_SUBMIT.
  */
 ssize_t usbip_proto_ret_submit_payload(const struct usbip_urb_hdr *h, enum usbip_dir dir,
 				       size_t requested_len);
