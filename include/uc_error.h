@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uc_error - the project's GError domain (level 1).
+ */
+#ifndef UC_ERROR_H
+#define UC_ERROR_H
+
+#include <glib.h>
+
+/* Our G_LOG_DOMAINs, for G_MESSAGES_DEBUG under --verbose. */
+#define UC_LOG_DOMAINS "usbip-cuse usbip-conn usbip-device acm-port acm-bridge cuse-tty"
+
+#define UC_ERROR (uc_error_quark())
+GQuark uc_error_quark(void);
+
+typedef enum {
+	UC_ERROR_CONNECT,      /* TCP connect failed */
+	UC_ERROR_PROTOCOL,     /* peer broke the USBIP protocol */
+	UC_ERROR_DISCONNECTED, /* link closed or reset */
+	UC_ERROR_NODEV,	       /* server has no such device */
+	UC_ERROR_BUSY,	       /* device imported by someone else */
+	UC_ERROR_IMPORT,       /* import refused for another reason */
+	UC_ERROR_TIMEOUT,      /* a request got no answer in time */
+	UC_ERROR_USB,	       /* a USB transfer failed (stall, ...) */
+	UC_ERROR_NOT_ACM,      /* the device has no CDC-ACM function */
+	UC_ERROR_SELECTOR,     /* a --device selector is malformed */
+	UC_ERROR_CUSE,	       /* /dev/cuse missing or refused */
+} UcError;
+
+#endif /* UC_ERROR_H */

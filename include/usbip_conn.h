@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * usbip_conn - one TCP connection to a USBIP server (level 1, GLib/GIO).
+ *
+ * A connection carries either one OP request (device list) or, after a
+ * successful import, a stream of URBs.  Everything runs on the thread-default
+ * GMainContext of the caller; no threads.
+ *
+ * URB mode keeps a table seqnum -> request (direction, endpoint, requested
+ * length, callback), because replies do not say their direction.  A reply
+ * with an unknown seqnum, a longer payload than asked, or a command a server
+ * must not send drops the connection (the stream can no longer be trusted).
+ *
+ * Ownership: UsbipConn is reference counted; callbacks may drop the last
+ * reference of their own connection.  Data passed to submit is copied.
+ */
+#ifndef USBIP_CONN_H
+#define USBIP_CONN_H
+
+#include <gio/gio.h>
+
+#include "usbip_proto.h"
+
+/* Socket tuning (design.md 2): keepalive idle/interval/count and the TCP
+ * user timeout after which unacknowledged data drops the link. */
+#define USBIP_CONN_KEEPIDLE_S	 10
+#define USBIP_CONN_KEEPINTVL_S	 2
+#define USBIP_CONN_KEEPCNT	 5
+#define USBIP_CONN_USER_TIMEOUT_MS 20000u
+/* Largest URB payload we ask for or send. */
+#define USBIP_CONN_MAX_URB (1u << 20)
+
+/* One exported device of a device list. */
+typedef struct {
+	struct usbip_device dev;
+	guint n_intf;
+	struct usbip_intf intf[USBIP_MAX_INTERFACES];
+} UsbipExported;
+
+/*
+ * Split "HOST", "HOST:PORT", "[V6]:PORT" or "V6" into host and port (default
+ * USBIP_PORT).  Returns FALSE with UC_ERROR_CONNECT on a malformed string.
+ */
+gboolean usbip_conn_parse_server(const char *server, char **host, guint16 *port,
+				 GError **error);
+
+/* List exported devices on their own connection.  The result is a
+ * GPtrArray of UsbipExported (free with g_ptr_array_unref). */
+void usbip_conn_list_async(const char *server, GCancellable *cancellable,
+			   GAsyncReadyCallback cb, gpointer user);
+GPtrArray *usbip_conn_list_finish(GAsyncResult *res, GError **error);
+
+typedef struct _UsbipConn UsbipConn;
+
+/* Import busid; on success the connection is in URB mode and *dev holds the
+ * record the server sent (busnum/devnum give the devid). */
+void usbip_conn_import_async(const char *server, const char *busid, GCancellable *cancellable,
+			     GAsyncReadyCallback cb, gpointer user);
+UsbipConn *usbip_conn_import_finish(GAsyncResult *res, struct usbip_device *dev,
+				    GError **error);
+
+UsbipConn *usbip_conn_ref(UsbipConn *c);
+/* Dropping the last reference closes the socket without calling any
+ * callback; pending URBs are forgotten. */
+void usbip_conn_unref(UsbipConn *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(UsbipConn, usbip_conn_unref)
+
+/* Result of one URB, valid during the callback only. */
+typedef struct {
+	guint32 seqnum;
+	gint status;	     /* 0, or -errno from the server, -ECONNRESET when
+				unlinked, -ESHUTDOWN when the link fell first */
+	const guint8 *data;  /* IN payload (actual bytes), NULL for OUT */
+	gsize actual_length; /* bytes transferred */
+} UsbipUrbResult;
+
+typedef void (*UsbipUrbFunc)(UsbipConn *c, const UsbipUrbResult *r, gpointer user);
+
+/*
+ * Called once when the link is lost (EOF, reset, protocol error, or
+ * usbip_conn_close()).  Before it, every pending URB's callback runs with
+ * status -ESHUTDOWN.
+ */
+typedef void (*UsbipConnClosedFunc)(UsbipConn *c, const GError *error, gpointer user);
+void usbip_conn_set_closed_func(UsbipConn *c, UsbipConnClosedFunc fn, gpointer user);
+
+/*
+ * Submit a URB.  ep_addr includes the 0x80 IN bit; ep 0 is control and then
+ * setup must be the 8 raw SETUP bytes (its direction bit decides IN/OUT and
+ * len must equal wLength).  For OUT, data holds len bytes (copied); for IN,
+ * len is the buffer size asked for.  interval: the endpoint's bInterval for
+ * interrupt endpoints, else 0.  Returns the seqnum (never 0), or 0 when the
+ * connection is closed or the arguments are invalid (no callback then).
+ */
+guint32 usbip_conn_submit(UsbipConn *c, guint8 ep_addr, const guint8 *setup,
+			  const guint8 *data, gsize len, gint interval, UsbipUrbFunc cb,
+			  gpointer user);
+
+/* Ask the server to cancel a pending URB.  Its callback then runs with
+ * -ECONNRESET, or with its real result if it had already completed.
+ * Returns FALSE when seqnum is not pending. */
+gboolean usbip_conn_unlink(UsbipConn *c, guint32 seqnum);
+
+/* Unlink every pending URB whose callback data is `user` and never call
+ * those callbacks (for an owner that goes away before the connection). */
+void usbip_conn_forget(UsbipConn *c, gpointer user);
+
+/* Number of URBs waiting for a reply (unlink requests included). */
+guint usbip_conn_pending(UsbipConn *c);
+gboolean usbip_conn_is_closed(UsbipConn *c);
+
+/* Close now: fail pending URBs with -ESHUTDOWN, run the closed callback
+ * with UC_ERROR_DISCONNECTED "closed", close the socket. */
+void usbip_conn_close(UsbipConn *c);
+
+#endif /* USBIP_CONN_H */

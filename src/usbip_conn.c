@@ -1,0 +1,812 @@
+/* SPDX-License-Identifier: MIT */
+#define G_LOG_DOMAIN "usbip-conn"
+
+#include "usbip_conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "uc_error.h"
+
+#define CONNECT_TIMEOUT_S 10
+
+gboolean usbip_conn_parse_server(const char *server, char **host, guint16 *port, GError **error)
+{
+	g_autoptr(GSocketConnectable) addr = NULL;
+	g_autoptr(GError) local = NULL;
+
+	if (!server || !*server) {
+		g_set_error(error, UC_ERROR, UC_ERROR_CONNECT, "no server given");
+		return FALSE;
+	}
+	/* A bare IPv6 literal has several colons and no brackets: no port. */
+	const char *colon = strchr(server, ':');
+	if (server[0] != '[' && colon && strchr(colon + 1, ':')) {
+		*host = g_strdup(server);
+		*port = USBIP_PORT;
+		return TRUE;
+	}
+	addr = g_network_address_parse(server, USBIP_PORT, &local);
+	if (!addr) {
+		g_set_error(error, UC_ERROR, UC_ERROR_CONNECT, "bad server address \"%s\": %s",
+			    server, local->message);
+		return FALSE;
+	}
+	*host = g_strdup(g_network_address_get_hostname(G_NETWORK_ADDRESS(addr)));
+	*port = g_network_address_get_port(G_NETWORK_ADDRESS(addr));
+	if (*port == 0) {
+		g_free(*host);
+		*host = NULL;
+		g_set_error(error, UC_ERROR, UC_ERROR_CONNECT, "bad server address \"%s\": port 0",
+			    server);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* "host:port", with brackets around an IPv6 literal. */
+static char *peer_name(const char *host, guint16 port)
+{
+	return strchr(host, ':') ? g_strdup_printf("[%s]:%u", host, port)
+				 : g_strdup_printf("%s:%u", host, port);
+}
+
+static void set_int_opt(GSocket *s, int level, int opt, int val, const char *name)
+{
+	g_autoptr(GError) err = NULL;
+	if (!g_socket_set_option(s, level, opt, val, &err))
+		g_debug("setsockopt %s: %s", name, err->message);
+}
+
+/* Why each option: NODELAY because every URB is a small request/response
+ * pair; keepalive and the user timeout so a dead peer or a silent network
+ * drops the link in ~20 s instead of hanging until the kernel's 2 h default. */
+static void tune_socket(GSocket *s)
+{
+	set_int_opt(s, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
+	g_socket_set_keepalive(s, TRUE);
+	set_int_opt(s, IPPROTO_TCP, TCP_KEEPIDLE, USBIP_CONN_KEEPIDLE_S, "TCP_KEEPIDLE");
+	set_int_opt(s, IPPROTO_TCP, TCP_KEEPINTVL, USBIP_CONN_KEEPINTVL_S, "TCP_KEEPINTVL");
+	set_int_opt(s, IPPROTO_TCP, TCP_KEEPCNT, USBIP_CONN_KEEPCNT, "TCP_KEEPCNT");
+	set_int_opt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, USBIP_CONN_USER_TIMEOUT_MS,
+		    "TCP_USER_TIMEOUT");
+}
+
+/* ---- OP phase: one request per connection, driven by a GTask ---- */
+
+typedef enum { OP_LIST, OP_IMPORT } OpKind;
+
+typedef struct {
+	OpKind kind;
+	char *server;
+	char *host;
+	guint16 port;
+	char *peer; /* "host:port" for messages */
+	char busid[USBIP_BUSID_SIZE];
+	GSocketConnection *sc;
+	guint8 buf[USBIP_DEVICE_SIZE + USBIP_MAX_INTERFACES * USBIP_INTF_SIZE];
+	gsize want;
+	guint32 ndev, idev;
+	GPtrArray *list;
+	struct usbip_device dev;
+} OpData;
+
+static void op_data_free(gpointer p)
+{
+	OpData *d = p;
+	g_free(d->server);
+	g_free(d->host);
+	g_free(d->peer);
+	g_clear_object(&d->sc);
+	g_clear_pointer(&d->list, g_ptr_array_unref);
+	g_free(d);
+}
+
+static void op_read(GTask *task, gsize n, GAsyncReadyCallback next);
+
+static void op_fail_protocol(GTask *task, const char *what, gssize rc)
+{
+	OpData *d = g_task_get_task_data(task);
+	g_task_return_new_error(task, UC_ERROR, UC_ERROR_PROTOCOL,
+				"server %s sent a bad %s (%s)", d->peer, what,
+				g_strerror((int)-rc));
+	g_object_unref(task);
+}
+
+/* Completion of g_input_stream_read_all_async; TRUE when d->want bytes are
+ * in d->buf, else the task was returned and unreferenced. */
+static gboolean op_read_done(GTask *task, GAsyncResult *res)
+{
+	OpData *d = g_task_get_task_data(task);
+	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(d->sc));
+	g_autoptr(GError) err = NULL;
+	gsize got = 0;
+
+	if (!g_input_stream_read_all_finish(in, res, &got, &err)) {
+		g_task_return_new_error(task, UC_ERROR, UC_ERROR_DISCONNECTED,
+					"reading from %s: %s", d->peer, err->message);
+		g_object_unref(task);
+		return FALSE;
+	}
+	if (got != d->want) {
+		g_task_return_new_error(task, UC_ERROR, UC_ERROR_DISCONNECTED,
+					"%s closed the connection in the middle of a reply",
+					d->peer);
+		g_object_unref(task);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void list_entry_intf_cb(GObject *src, GAsyncResult *res, gpointer user);
+
+static void list_next_entry(GTask *task)
+{
+	OpData *d = g_task_get_task_data(task);
+	if (d->idev == d->ndev) {
+		g_task_return_pointer(task, g_steal_pointer(&d->list),
+				      (GDestroyNotify)g_ptr_array_unref);
+		g_object_unref(task);
+		return;
+	}
+	op_read(task, USBIP_DEVICE_SIZE, list_entry_intf_cb);
+}
+
+static void list_entry_done_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	GTask *task = user;
+	OpData *d = g_task_get_task_data(task);
+	if (!op_read_done(task, res))
+		return;
+	/* buf holds the device record followed by its interface records. */
+	UsbipExported *e = g_new0(UsbipExported, 1);
+	gssize rc = usbip_proto_devlist_entry_decode(&e->dev, e->intf, USBIP_MAX_INTERFACES,
+						     d->buf, USBIP_DEVICE_SIZE + d->want);
+	if (rc < 0) {
+		g_free(e);
+		op_fail_protocol(task, "device list entry", rc);
+		return;
+	}
+	e->n_intf = e->dev.bNumInterfaces;
+	g_ptr_array_add(d->list, e);
+	d->idev++;
+	list_next_entry(task);
+}
+
+static void list_entry_intf_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	GTask *task = user;
+	OpData *d = g_task_get_task_data(task);
+	if (!op_read_done(task, res))
+		return;
+	/* bNumInterfaces is the last byte of the 312-byte record. */
+	guint nintf = d->buf[USBIP_DEVICE_SIZE - 1];
+	if (nintf > USBIP_MAX_INTERFACES) {
+		op_fail_protocol(task, "device list entry", -E2BIG);
+		return;
+	}
+	if (nintf == 0) {
+		d->want = 0;
+		list_entry_done_cb(NULL, NULL, task);
+		return;
+	}
+	d->want = nintf * USBIP_INTF_SIZE;
+	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(d->sc));
+	g_input_stream_read_all_async(in, d->buf + USBIP_DEVICE_SIZE, d->want, G_PRIORITY_DEFAULT,
+				      g_task_get_cancellable(task), list_entry_done_cb, task);
+}
+
+static void list_head_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	GTask *task = user;
+	OpData *d = g_task_get_task_data(task);
+	uint32_t status;
+	if (!op_read_done(task, res))
+		return;
+	gssize rc = usbip_proto_devlist_head_decode(&status, &d->ndev, d->buf, d->want);
+	if (rc < 0) {
+		op_fail_protocol(task, "device list header", rc);
+		return;
+	}
+	if (status != USBIP_ST_OK) {
+		g_task_return_new_error(task, UC_ERROR, UC_ERROR_IMPORT,
+					"%s refused the device list: %s", d->peer,
+					usbip_proto_status_str(status));
+		g_object_unref(task);
+		return;
+	}
+	/* A hostile count must not make us loop for long: every entry needs
+	 * 312 bytes from the peer anyway, so this only bounds the array. */
+	if (d->ndev > 4096) {
+		op_fail_protocol(task, "device count", -E2BIG);
+		return;
+	}
+	d->list = g_ptr_array_new_with_free_func(g_free);
+	list_next_entry(task);
+}
+
+static void import_dev_cb(GObject *src, GAsyncResult *res, gpointer user);
+
+static void import_head_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	GTask *task = user;
+	OpData *d = g_task_get_task_data(task);
+	struct usbip_op_hdr h;
+	if (!op_read_done(task, res))
+		return;
+	gssize rc = usbip_proto_op_hdr_decode(&h, d->buf, d->want);
+	if (rc < 0 || h.code != USBIP_OP_REP_IMPORT) {
+		op_fail_protocol(task, "import reply", rc < 0 ? rc : -EPROTO);
+		return;
+	}
+	if (h.status != USBIP_ST_OK) {
+		int code = h.status == USBIP_ST_NODEV	 ? UC_ERROR_NODEV
+			   : h.status == USBIP_ST_DEV_BUSY ? UC_ERROR_BUSY
+							   : UC_ERROR_IMPORT;
+		g_task_return_new_error(task, UC_ERROR, code, "%s cannot export %s: %s",
+					d->peer, d->busid,
+					usbip_proto_status_str(h.status));
+		g_object_unref(task);
+		return;
+	}
+	op_read(task, USBIP_DEVICE_SIZE, import_dev_cb);
+}
+
+static UsbipConn *conn_new(GSocketConnection *sc, const char *peer, uint32_t devid);
+
+static void import_dev_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	GTask *task = user;
+	OpData *d = g_task_get_task_data(task);
+	if (!op_read_done(task, res))
+		return;
+	gssize rc = usbip_proto_device_decode(&d->dev, d->buf, d->want);
+	if (rc < 0) {
+		op_fail_protocol(task, "import device record", rc);
+		return;
+	}
+	if (strcmp(d->dev.busid, d->busid) != 0) {
+		g_task_return_new_error(task, UC_ERROR, UC_ERROR_PROTOCOL,
+					"%s imported %s when asked for %s", d->peer,
+					d->dev.busid, d->busid);
+		g_object_unref(task);
+		return;
+	}
+	g_task_return_pointer(task, conn_new(d->sc, d->peer, usbip_proto_devid(&d->dev)),
+			      (GDestroyNotify)usbip_conn_unref);
+	g_object_unref(task);
+}
+
+static void op_read(GTask *task, gsize n, GAsyncReadyCallback next)
+{
+	OpData *d = g_task_get_task_data(task);
+	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(d->sc));
+	d->want = n;
+	g_input_stream_read_all_async(in, d->buf, n, G_PRIORITY_DEFAULT,
+				      g_task_get_cancellable(task), next, task);
+}
+
+static void op_written_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	GTask *task = user;
+	OpData *d = g_task_get_task_data(task);
+	g_autoptr(GError) err = NULL;
+	if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(src), res, NULL, &err)) {
+		g_task_return_new_error(task, UC_ERROR, UC_ERROR_DISCONNECTED,
+					"sending to %s: %s", d->peer, err->message);
+		g_object_unref(task);
+		return;
+	}
+	if (d->kind == OP_LIST)
+		op_read(task, USBIP_DEVLIST_HEAD_SIZE, list_head_cb);
+	else
+		op_read(task, USBIP_OP_HDR_SIZE, import_head_cb);
+}
+
+static void op_connected_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	GTask *task = user;
+	OpData *d = g_task_get_task_data(task);
+	g_autoptr(GError) err = NULL;
+
+	d->sc = g_socket_client_connect_to_host_finish(G_SOCKET_CLIENT(src), res, &err);
+	if (!d->sc) {
+		const char *why = err->message;
+		if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+			why = "Connection refused";
+		else if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+			why = "Connection timed out";
+		g_task_return_new_error(task, UC_ERROR, UC_ERROR_CONNECT,
+					"cannot connect to %s: %s", d->peer, why);
+		g_object_unref(task);
+		return;
+	}
+	GSocket *s = g_socket_connection_get_socket(d->sc);
+	tune_socket(s);
+
+	gssize n;
+	if (d->kind == OP_LIST)
+		n = usbip_proto_devlist_req_encode(d->buf, sizeof(d->buf));
+	else
+		n = usbip_proto_import_req_encode(d->busid, d->buf, sizeof(d->buf));
+	g_assert(n > 0);
+	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(d->sc));
+	g_output_stream_write_all_async(out, d->buf, (gsize)n, G_PRIORITY_DEFAULT,
+					g_task_get_cancellable(task), op_written_cb, task);
+}
+
+static void op_start(OpKind kind, const char *server, const char *busid,
+		     GCancellable *cancellable, GAsyncReadyCallback cb, gpointer user,
+		     gpointer source_tag)
+{
+	GTask *task = g_task_new(NULL, cancellable, cb, user);
+	OpData *d = g_new0(OpData, 1);
+	g_autoptr(GError) err = NULL;
+
+	g_task_set_source_tag(task, source_tag);
+	g_task_set_task_data(task, d, op_data_free);
+	d->kind = kind;
+	d->server = g_strdup(server);
+	if (!usbip_conn_parse_server(server, &d->host, &d->port, &err)) {
+		g_task_return_error(task, g_steal_pointer(&err));
+		g_object_unref(task);
+		return;
+	}
+	d->peer = peer_name(d->host, d->port);
+	if (busid) {
+		if (strlen(busid) >= USBIP_BUSID_SIZE || !*busid) {
+			g_task_return_new_error(task, UC_ERROR, UC_ERROR_SELECTOR,
+						"bad bus id \"%s\"", busid);
+			g_object_unref(task);
+			return;
+		}
+		g_strlcpy(d->busid, busid, sizeof(d->busid));
+	}
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_socket_client_set_timeout(client, CONNECT_TIMEOUT_S);
+	g_socket_client_connect_to_host_async(client, d->host, d->port, cancellable,
+					      op_connected_cb, task);
+}
+
+void usbip_conn_list_async(const char *server, GCancellable *cancellable, GAsyncReadyCallback cb,
+			   gpointer user)
+{
+	op_start(OP_LIST, server, NULL, cancellable, cb, user, usbip_conn_list_async);
+}
+
+GPtrArray *usbip_conn_list_finish(GAsyncResult *res, GError **error)
+{
+	return g_task_propagate_pointer(G_TASK(res), error);
+}
+
+void usbip_conn_import_async(const char *server, const char *busid, GCancellable *cancellable,
+			     GAsyncReadyCallback cb, gpointer user)
+{
+	op_start(OP_IMPORT, server, busid, cancellable, cb, user, usbip_conn_import_async);
+}
+
+UsbipConn *usbip_conn_import_finish(GAsyncResult *res, struct usbip_device *dev, GError **error)
+{
+	OpData *d = g_task_get_task_data(G_TASK(res));
+	UsbipConn *c = g_task_propagate_pointer(G_TASK(res), error);
+	if (c && dev)
+		*dev = d->dev;
+	return c;
+}
+
+/* ---- URB mode ---- */
+
+typedef struct {
+	guint32 seqnum;
+	guint32 unlink_target; /* != 0: this entry is a CMD_UNLINK */
+	enum usbip_dir dir;
+	gsize len; /* requested IN length / OUT length */
+	UsbipUrbFunc cb;
+	gpointer user;
+} Urb;
+
+struct _UsbipConn {
+	gint ref;
+	GSocketConnection *sc;
+	GSocket *sock;
+	char *peer;
+	guint32 devid;
+	guint32 next_seq;
+	GHashTable *pending; /* seqnum -> Urb* (owned) */
+	GByteArray *out;
+	gsize out_off;
+	GSource *out_src;
+	GSource *in_src;
+	guint8 *in;
+	gsize in_len, in_cap;
+	gboolean closed;
+	UsbipConnClosedFunc closed_fn;
+	gpointer closed_user;
+};
+
+UsbipConn *usbip_conn_ref(UsbipConn *c)
+{
+	g_atomic_int_inc(&c->ref);
+	return c;
+}
+
+static void conn_detach_sources(UsbipConn *c)
+{
+	if (c->in_src) {
+		g_source_destroy(c->in_src);
+		g_clear_pointer(&c->in_src, g_source_unref);
+	}
+	if (c->out_src) {
+		g_source_destroy(c->out_src);
+		g_clear_pointer(&c->out_src, g_source_unref);
+	}
+}
+
+void usbip_conn_unref(UsbipConn *c)
+{
+	if (!c || !g_atomic_int_dec_and_test(&c->ref))
+		return;
+	conn_detach_sources(c);
+	if (c->sc)
+		g_io_stream_close(G_IO_STREAM(c->sc), NULL, NULL);
+	g_clear_object(&c->sc);
+	g_hash_table_destroy(c->pending);
+	g_byte_array_unref(c->out);
+	g_free(c->in);
+	g_free(c->peer);
+	g_free(c);
+}
+
+void usbip_conn_set_closed_func(UsbipConn *c, UsbipConnClosedFunc fn, gpointer user)
+{
+	c->closed_fn = fn;
+	c->closed_user = user;
+}
+
+guint usbip_conn_pending(UsbipConn *c)
+{
+	return g_hash_table_size(c->pending);
+}
+
+gboolean usbip_conn_is_closed(UsbipConn *c)
+{
+	return c->closed;
+}
+
+/* Fail in submission order, so a consumer sees its writes fail in order. */
+static gint urb_cmp(gconstpointer a, gconstpointer b)
+{
+	const Urb *x = a, *y = b;
+	return (gint32)(x->seqnum - y->seqnum);
+}
+
+/* Fail everything, tell the owner once, release the socket.  Callbacks may
+ * drop references, so hold one for the duration. */
+static void conn_fail(UsbipConn *c, GError *error)
+{
+	if (c->closed) {
+		g_error_free(error);
+		return;
+	}
+	usbip_conn_ref(c);
+	c->closed = TRUE;
+	conn_detach_sources(c);
+	g_io_stream_close(G_IO_STREAM(c->sc), NULL, NULL);
+
+	/* Steal the table first so callbacks that submit or unlink see an
+	 * empty, closed connection. */
+	GHashTable *pending = c->pending;
+	c->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	GList *urbs = g_hash_table_get_values(pending);
+	urbs = g_list_sort(urbs, urb_cmp);
+	for (GList *l = urbs; l; l = l->next) {
+		Urb *u = l->data;
+		if (u->unlink_target || !u->cb)
+			continue;
+		UsbipUrbResult r = {.seqnum = u->seqnum, .status = -ESHUTDOWN};
+		u->cb(c, &r, u->user);
+	}
+	g_list_free(urbs);
+	g_hash_table_destroy(pending);
+
+	if (c->closed_fn)
+		c->closed_fn(c, error, c->closed_user);
+	g_error_free(error);
+	usbip_conn_unref(c);
+}
+
+void usbip_conn_close(UsbipConn *c)
+{
+	conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED, "connection to %s closed",
+				 c->peer));
+}
+
+static gboolean conn_out_ready(GSocket *s, GIOCondition cond, gpointer user);
+
+static void conn_flush(UsbipConn *c)
+{
+	while (c->out_off < c->out->len) {
+		g_autoptr(GError) err = NULL;
+		gssize n = g_socket_send(c->sock, (const gchar *)c->out->data + c->out_off,
+					 c->out->len - c->out_off, NULL, &err);
+		if (n < 0) {
+			if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+				if (!c->out_src) {
+					c->out_src = g_socket_create_source(c->sock, G_IO_OUT,
+									    NULL);
+					g_source_set_callback(c->out_src,
+							      (GSourceFunc)(void (*)(void))
+								      conn_out_ready,
+							      c, NULL);
+					g_source_attach(c->out_src, NULL);
+				}
+				return;
+			}
+			conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
+						 "sending to %s: %s", c->peer, err->message));
+			return;
+		}
+		c->out_off += (gsize)n;
+	}
+	g_byte_array_set_size(c->out, 0);
+	c->out_off = 0;
+	if (c->out_src) {
+		g_source_destroy(c->out_src);
+		g_clear_pointer(&c->out_src, g_source_unref);
+	}
+}
+
+static gboolean conn_out_ready(GSocket *s, GIOCondition cond, gpointer user)
+{
+	UsbipConn *c = user;
+	usbip_conn_ref(c);
+	conn_flush(c);
+	usbip_conn_unref(c);
+	return G_SOURCE_CONTINUE;
+}
+
+static guint32 conn_next_seq(UsbipConn *c)
+{
+	/* seqnum 0 is never used; skip values still outstanding after wrap. */
+	do {
+		c->next_seq++;
+		if (c->next_seq == 0)
+			c->next_seq = 1;
+	} while (g_hash_table_contains(c->pending, GUINT_TO_POINTER(c->next_seq)));
+	return c->next_seq;
+}
+
+static void conn_queue(UsbipConn *c, const struct usbip_urb_hdr *h, const guint8 *data, gsize len)
+{
+	guint8 hdr[USBIP_URB_HDR_SIZE];
+	gssize n = usbip_proto_urb_hdr_encode(h, hdr, sizeof(hdr));
+	g_assert(n == USBIP_URB_HDR_SIZE);
+	g_byte_array_append(c->out, hdr, sizeof(hdr));
+	if (len)
+		g_byte_array_append(c->out, data, (guint)len);
+}
+
+guint32 usbip_conn_submit(UsbipConn *c, guint8 ep_addr, const guint8 *setup, const guint8 *data,
+			  gsize len, gint interval, UsbipUrbFunc cb, gpointer user)
+{
+	struct usbip_urb_hdr h = {0};
+	enum usbip_dir dir = (ep_addr & 0x80) ? USBIP_DIR_IN : USBIP_DIR_OUT;
+	guint8 ep = ep_addr & 0x0f;
+
+	if (c->closed || len > USBIP_CONN_MAX_URB || (ep_addr & 0x70))
+		return 0;
+	if (ep == 0) {
+		if (!setup)
+			return 0;
+		/* The control direction comes from bmRequestType, and the buffer
+		 * must be exactly wLength (a Linux server resets otherwise). */
+		guint16 wlength = (guint16)(setup[6] | setup[7] << 8);
+		if (wlength != len)
+			return 0;
+		dir = (setup[0] & 0x80) && wlength ? USBIP_DIR_IN : USBIP_DIR_OUT;
+		memcpy(h.u.submit.setup, setup, 8);
+	}
+	Urb *u = g_new0(Urb, 1);
+	u->seqnum = conn_next_seq(c);
+	u->dir = dir;
+	u->len = len;
+	u->cb = cb;
+	u->user = user;
+	g_hash_table_insert(c->pending, GUINT_TO_POINTER(u->seqnum), u);
+
+	h.command = USBIP_CMD_SUBMIT;
+	h.seqnum = u->seqnum;
+	h.devid = c->devid;
+	h.direction = dir;
+	h.ep = ep;
+	h.u.submit.transfer_flags = dir == USBIP_DIR_IN ? USBIP_URB_DIR_IN : 0;
+	h.u.submit.transfer_buffer_length = (int32_t)len;
+	h.u.submit.number_of_packets = 0;
+	h.u.submit.interval = interval;
+	conn_queue(c, &h, dir == USBIP_DIR_OUT ? data : NULL, dir == USBIP_DIR_OUT ? len : 0);
+	guint32 seq = u->seqnum;
+	conn_flush(c);
+	return c->closed ? 0 : seq;
+}
+
+gboolean usbip_conn_unlink(UsbipConn *c, guint32 seqnum)
+{
+	Urb *target = g_hash_table_lookup(c->pending, GUINT_TO_POINTER(seqnum));
+	if (c->closed || !target || target->unlink_target)
+		return FALSE;
+	Urb *u = g_new0(Urb, 1);
+	u->seqnum = conn_next_seq(c);
+	u->unlink_target = seqnum;
+	g_hash_table_insert(c->pending, GUINT_TO_POINTER(u->seqnum), u);
+
+	struct usbip_urb_hdr h = {0};
+	h.command = USBIP_CMD_UNLINK;
+	h.seqnum = u->seqnum;
+	h.devid = c->devid;
+	h.direction = target->dir;
+	h.u.unlink.seqnum = seqnum;
+	conn_queue(c, &h, NULL, 0);
+	conn_flush(c);
+	return !c->closed;
+}
+
+void usbip_conn_forget(UsbipConn *c, gpointer user)
+{
+	GHashTableIter it;
+	gpointer v;
+	g_autoptr(GArray) seqs = g_array_new(FALSE, FALSE, sizeof(guint32));
+	g_hash_table_iter_init(&it, c->pending);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		Urb *u = v;
+		if (u->cb && u->user == user) {
+			u->cb = NULL;
+			g_array_append_val(seqs, u->seqnum);
+		}
+	}
+	for (guint i = 0; i < seqs->len; i++)
+		usbip_conn_unlink(c, g_array_index(seqs, guint32, i));
+}
+
+/* Handle one complete message at buf; returns bytes consumed, 0 when more
+ * input is needed (*need says how much in all), -1 when the connection was
+ * failed. */
+static gssize conn_dispatch(UsbipConn *c, const guint8 *buf, gsize len, gsize *need_out)
+{
+	struct usbip_urb_hdr h;
+	*need_out = USBIP_URB_HDR_SIZE;
+	if (len < USBIP_URB_HDR_SIZE)
+		return 0;
+	gssize rc = usbip_proto_urb_hdr_decode(&h, buf, len);
+	if (rc < 0 || (h.command != USBIP_RET_SUBMIT && h.command != USBIP_RET_UNLINK)) {
+		conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
+					 "%s sent an invalid URB header (command %u); dropping "
+					 "the connection",
+					 c->peer, rc < 0 ? 0 : h.command));
+		return -1;
+	}
+	Urb *u = g_hash_table_lookup(c->pending, GUINT_TO_POINTER(h.seqnum));
+	if (!u || (h.command == USBIP_RET_UNLINK) != (u->unlink_target != 0)) {
+		conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
+					 "%s answered unknown seqnum %u (command %u); dropping the "
+					 "connection",
+					 c->peer, h.seqnum, h.command));
+		return -1;
+	}
+	if (h.command == USBIP_RET_UNLINK) {
+		guint32 target = u->unlink_target;
+		g_hash_table_remove(c->pending, GUINT_TO_POINTER(h.seqnum));
+		Urb *t = g_hash_table_lookup(c->pending, GUINT_TO_POINTER(target));
+		/* status 0: the target completed (its RET_SUBMIT came or still
+		 * comes); otherwise the target is cancelled with no RET_SUBMIT. */
+		if (t && h.u.ret_unlink.status != 0) {
+			g_hash_table_steal(c->pending, GUINT_TO_POINTER(target));
+			UsbipUrbResult r = {.seqnum = target, .status = -ECONNRESET};
+			if (t->cb)
+				t->cb(c, &r, t->user);
+			g_free(t);
+		}
+		return USBIP_URB_HDR_SIZE;
+	}
+	gssize payload = usbip_proto_ret_submit_payload(&h, u->dir, u->len);
+	if (payload < 0) {
+		conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
+					 "%s answered seqnum %u with %d bytes when %zu were asked "
+					 "for; dropping the connection",
+					 c->peer, h.seqnum, h.u.ret_submit.actual_length, u->len));
+		return -1;
+	}
+	gsize need = USBIP_URB_HDR_SIZE + (gsize)payload;
+	*need_out = need;
+	if (len < need)
+		return 0;
+	g_hash_table_steal(c->pending, GUINT_TO_POINTER(h.seqnum));
+	UsbipUrbResult r = {
+		.seqnum = h.seqnum,
+		.status = h.u.ret_submit.status,
+		.data = u->dir == USBIP_DIR_IN ? buf + USBIP_URB_HDR_SIZE : NULL,
+		.actual_length = u->dir == USBIP_DIR_IN
+					 ? (gsize)payload
+					 : (h.u.ret_submit.actual_length > 0
+						    ? (gsize)h.u.ret_submit.actual_length
+						    : 0),
+	};
+	/* Servers that report errors as +1 still mean failure. */
+	if (r.status > 0)
+		r.status = -EIO;
+	if (u->cb)
+		u->cb(c, &r, u->user);
+	g_free(u);
+	return (gssize)need;
+}
+
+static gboolean conn_in_ready(GSocket *s, GIOCondition cond, gpointer user)
+{
+	UsbipConn *c = user;
+	g_autoptr(GError) err = NULL;
+
+	if (c->in_cap - c->in_len < 16384) {
+		c->in_cap = MAX(c->in_cap * 2, c->in_len + 65536);
+		c->in = g_realloc(c->in, c->in_cap);
+	}
+	gssize n = g_socket_receive(c->sock, (gchar *)c->in + c->in_len, c->in_cap - c->in_len,
+				    NULL, &err);
+	if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+		return G_SOURCE_CONTINUE;
+	usbip_conn_ref(c);
+	if (n <= 0) {
+		if (n == 0)
+			conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
+						 "%s closed the connection", c->peer));
+		else
+			conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
+						 "connection to %s lost: %s", c->peer,
+						 err->message));
+		usbip_conn_unref(c);
+		return G_SOURCE_REMOVE;
+	}
+	c->in_len += (gsize)n;
+	gsize off = 0, need = 0;
+	while (!c->closed) {
+		gssize used = conn_dispatch(c, c->in + off, c->in_len - off, &need);
+		if (used <= 0)
+			break;
+		off += (gsize)used;
+	}
+	if (!c->closed) {
+		/* Keep the partial message at the start; grow for a large reply. */
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+		if (need > c->in_cap) {
+			c->in_cap = need;
+			c->in = g_realloc(c->in, c->in_cap);
+		}
+	}
+	gboolean keep = !c->closed;
+	usbip_conn_unref(c);
+	return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static UsbipConn *conn_new(GSocketConnection *sc, const char *peer, uint32_t devid)
+{
+	UsbipConn *c = g_new0(UsbipConn, 1);
+	c->ref = 1;
+	c->sc = g_object_ref(sc);
+	c->sock = g_socket_connection_get_socket(sc);
+	c->peer = g_strdup(peer);
+	c->devid = devid;
+	c->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	c->out = g_byte_array_new();
+	c->in_cap = 65536 + USBIP_URB_HDR_SIZE;
+	c->in = g_malloc(c->in_cap);
+	/* From here on the socket is driven by sources, never blocking; a
+	 * socket timeout would make the sources fire spuriously. */
+	g_socket_set_timeout(c->sock, 0);
+	g_socket_set_blocking(c->sock, FALSE);
+	c->in_src = g_socket_create_source(c->sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+	g_source_set_callback(c->in_src, (GSourceFunc)(void (*)(void))conn_in_ready, c, NULL);
+	g_source_attach(c->in_src, NULL);
+	return c;
+}

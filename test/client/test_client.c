@@ -1,0 +1,871 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration tests of the client engine (usbip_conn, usbip_device,
+ * acm_port) against the in-process mock server on 127.0.0.1, one
+ * GMainContext, no threads.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib.h>
+
+#include "acm_port.h"
+#include "mock_server.h"
+#include "uc_error.h"
+#include "usbip_device.h"
+
+typedef struct {
+	MockServer *mock;
+	guint16 port;
+	char server[64];
+} Fx;
+
+static const char *fixture_dir(void)
+{
+	const char *d = g_getenv("LSUSB_FIXTURES");
+	return d ? d : "test/lsusb";
+}
+
+static int fx_setup(void **state)
+{
+	Fx *fx = g_new0(Fx, 1);
+	GError *err = NULL;
+	fx->mock = mock_server_new(fixture_dir(), "127.0.0.1", 0, &err);
+	if (!fx->mock)
+		fail_msg("mock server: %s", err->message);
+	fx->port = mock_server_get_port(fx->mock);
+	g_snprintf(fx->server, sizeof(fx->server), "127.0.0.1:%u", fx->port);
+	*state = fx;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	Fx *fx = *state;
+	mock_server_free(fx->mock);
+	/* let closed sockets' sources run down */
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_free(fx);
+	return 0;
+}
+
+static gboolean timed_out_cb(gpointer user)
+{
+	*(gboolean *)user = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/* Iterate the default context until cond() or timeout_ms; FALSE on timeout. */
+static gboolean run_until(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms)
+{
+	gboolean timed_out = FALSE;
+	guint id = g_timeout_add(timeout_ms, timed_out_cb, &timed_out);
+	while (!cond(data) && !timed_out)
+		g_main_context_iteration(NULL, TRUE);
+	if (!timed_out)
+		g_source_remove(id);
+	return cond(data);
+}
+
+static gboolean never(gpointer data)
+{
+	return FALSE;
+}
+
+static void run_for(guint ms)
+{
+	run_until(never, NULL, ms);
+}
+
+/* ---- starting a device ---- */
+
+typedef struct {
+	gboolean done, ok;
+	GError *error;
+	UsbipDevice *dev;
+} StartCtx;
+
+static void start_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	StartCtx *c = user;
+	c->ok = usbip_device_start_finish(c->dev, res, &c->error);
+	c->done = TRUE;
+}
+
+static gboolean start_done(gpointer data)
+{
+	return ((StartCtx *)data)->done;
+}
+
+static UsbipDeviceConfig fast_cfg(void)
+{
+	UsbipDeviceConfig cfg;
+	usbip_device_config_init(&cfg);
+	cfg.backoff_initial_ms = 20;
+	cfg.backoff_max_ms = 200;
+	cfg.control_timeout_ms = 1000;
+	return cfg;
+}
+
+static UsbipDevice *start_dev(Fx *fx, const char *selector, GError **error)
+{
+	UsbipSelector sel;
+	if (!usbip_selector_parse(selector, &sel, error))
+		return NULL;
+	UsbipDeviceConfig cfg = fast_cfg();
+	StartCtx c = {.dev = usbip_device_new(fx->server, &sel, &cfg)};
+	usbip_device_start_async(c.dev, start_cb, &c);
+	assert_true(run_until(start_done, &c, 10000));
+	if (!c.ok) {
+		g_propagate_error(error, c.error);
+		usbip_device_free(c.dev);
+		return NULL;
+	}
+	return c.dev;
+}
+
+/* ---- selectors ---- */
+
+static void test_selector_parse(void **state)
+{
+	UsbipSelector s;
+	GError *err = NULL;
+	assert_true(usbip_selector_parse("1-1", &s, NULL));
+	assert_string_equal(s.busid, "1-1");
+	assert_true(usbip_selector_parse("3-1.2.4", &s, NULL));
+	assert_string_equal(s.busid, "3-1.2.4");
+	assert_true(usbip_selector_parse("2e8a:000A", &s, NULL));
+	assert_true(s.has_vidpid);
+	assert_int_equal(s.vid, 0x2e8a);
+	assert_int_equal(s.pid, 0x000a);
+	assert_int_equal(s.index, -1);
+	assert_true(usbip_selector_parse("2e8a:a:E66:1", &s, NULL));
+	assert_string_equal(s.serial, "E66:1");
+	assert_true(usbip_selector_parse("2e8a:000a#2", &s, NULL));
+	assert_int_equal(s.index, 2);
+	const char *bad[] = {"", "1-", "-1", "1-1..2", "zz:0001", "12345:1", "1:2#", "1:2#x",
+			     "1:2#-1", "1:2:", "1:2x", "abc"};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		assert_false(usbip_selector_parse(bad[i], &s, &err));
+		assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_SELECTOR));
+		g_clear_error(&err);
+	}
+	g_autofree char *txt = NULL;
+	assert_true(usbip_selector_parse("2e8a:000a#1", &s, NULL));
+	txt = usbip_selector_to_string(&s);
+	assert_string_equal(txt, "2e8a:000a#1");
+}
+
+/* ---- listing and enumeration ---- */
+
+typedef struct {
+	gboolean done;
+	GPtrArray *list;
+	GError *error;
+} ListCtx;
+
+static void list_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	ListCtx *c = user;
+	c->list = usbip_conn_list_finish(res, &c->error);
+	c->done = TRUE;
+}
+
+static gboolean list_done(gpointer d)
+{
+	return ((ListCtx *)d)->done;
+}
+
+static void test_list_matches_fixtures(void **state)
+{
+	Fx *fx = *state;
+	ListCtx c = {0};
+	usbip_conn_list_async(fx->server, NULL, list_cb, &c);
+	assert_true(run_until(list_done, &c, 5000));
+	assert_non_null(c.list);
+	g_auto(GStrv) busids = mock_server_list_busids(fx->mock);
+	assert_int_equal(c.list->len, g_strv_length(busids));
+	for (guint i = 0; i < c.list->len; i++) {
+		const UsbipExported *e = g_ptr_array_index(c.list, i);
+		assert_true(g_strv_contains((const char *const *)busids, e->dev.busid));
+		assert_int_equal(e->n_intf, e->dev.bNumInterfaces);
+	}
+	g_ptr_array_unref(c.list);
+}
+
+static void test_connect_refused(void **state)
+{
+	ListCtx c = {0};
+	/* a port nobody listens on: bind-and-close gives one */
+	GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+				  G_SOCKET_PROTOCOL_TCP, NULL);
+	GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+	GSocketAddress *a = g_inet_socket_address_new(lo, 0);
+	assert_true(g_socket_bind(s, a, TRUE, NULL));
+	GSocketAddress *bound = g_socket_get_local_address(s, NULL);
+	guint16 port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+	g_object_unref(bound);
+	g_object_unref(a);
+	g_object_unref(lo);
+	g_socket_close(s, NULL);
+	g_object_unref(s);
+
+	g_autofree char *server = g_strdup_printf("127.0.0.1:%u", port);
+	usbip_conn_list_async(server, NULL, list_cb, &c);
+	assert_true(run_until(list_done, &c, 5000));
+	assert_null(c.list);
+	assert_true(g_error_matches(c.error, UC_ERROR, UC_ERROR_CONNECT));
+	g_autofree char *want = g_strdup_printf("cannot connect to %s: Connection refused", server);
+	assert_string_equal(c.error->message, want);
+	g_error_free(c.error);
+}
+
+/* Every ACM fixture enumerates with the functions lsusb describes. */
+static void test_enumerate_fixtures(void **state)
+{
+	Fx *fx = *state;
+	struct {
+		const char *busid;
+		guint n_func;
+	} want[] = {{"1-1", 1}, {"1-2", 1}, {"1-3", 1}, {"1-4", 2}, {"1-5", 1}};
+	for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+		GError *err = NULL;
+		UsbipDevice *d = start_dev(fx, want[i].busid, &err);
+		if (!d)
+			fail_msg("%s: %s", want[i].busid, err->message);
+		assert_true(usbip_device_is_up(d));
+		assert_int_equal(usbip_device_get_n_functions(d), want[i].n_func);
+		assert_string_equal(usbip_device_get_busid(d), want[i].busid);
+		for (guint f = 0; f < want[i].n_func; f++) {
+			const struct cdc_acm_function *fn = usbip_device_get_function(d, f);
+			assert_true(fn->bulk_in_ep & 0x80);
+			assert_false(fn->bulk_out_ep & 0x80);
+			assert_true(fn->bulk_in_mps > 0);
+		}
+		/* the mock saw SET_CONFIGURATION, after the descriptor reads */
+		g_autoptr(GArray) reqs = mock_server_get_requests(fx->mock, want[i].busid, NULL);
+		assert_non_null(reqs);
+		gboolean set_config = FALSE;
+		for (guint r = 0; r < reqs->len; r++) {
+			MockServerRequest *q = &g_array_index(reqs, MockServerRequest, r);
+			assert_int_not_equal(q->bRequest, USB_REQ_SET_ADDRESS);
+			assert_int_not_equal(q->bRequest, USB_REQ_GET_STATUS);
+			if (q->bmRequestType == 0 && q->bRequest == USB_REQ_SET_CONFIGURATION)
+				set_config = TRUE;
+		}
+		assert_true(set_config);
+		usbip_device_free(d);
+		run_for(20);
+	}
+}
+
+static void test_select_failures(void **state)
+{
+	Fx *fx = *state;
+	GError *err = NULL;
+	assert_null(start_dev(fx, "9-9", &err));
+	assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_NODEV));
+	assert_non_null(strstr(err->message, "it exports: "));
+	assert_non_null(strstr(err->message, "1-1 ("));
+	g_clear_error(&err);
+
+	assert_null(start_dev(fx, "1234:5678", &err));
+	assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_NODEV));
+	assert_non_null(strstr(err->message, "has no device 1234:5678; it exports: "));
+	g_clear_error(&err);
+
+	assert_null(start_dev(fx, "99-99", &err));
+	assert_non_null(err);
+	g_clear_error(&err);
+
+	assert_null(start_dev(fx, "2-1", &err));
+	assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_NOT_ACM));
+	g_clear_error(&err);
+
+	/* busy: a second client of an imported device */
+	UsbipDevice *d = start_dev(fx, "1-1", &err);
+	assert_non_null(d);
+	assert_null(start_dev(fx, "1-1", &err));
+	assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_BUSY));
+	g_clear_error(&err);
+	usbip_device_free(d);
+}
+
+static void test_select_by_vidpid_serial_index(void **state)
+{
+	Fx *fx = *state;
+	GError *err = NULL;
+	/* 1-2 and 1-3 share a VID:PID; learn it and the serials */
+	UsbipDevice *a = start_dev(fx, "1-2", &err);
+	assert_non_null(a);
+	UsbipDevice *b = start_dev(fx, "1-3", &err);
+	assert_non_null(b);
+	const struct usb_device_desc *da = usbip_device_get_descriptor(a);
+	const struct usb_device_desc *db = usbip_device_get_descriptor(b);
+	assert_int_equal(da->idVendor, db->idVendor);
+	assert_int_equal(da->idProduct, db->idProduct);
+	g_autofree char *serial_b = g_strdup(usbip_device_get_serial(b));
+	assert_string_not_equal(usbip_device_get_serial(a), serial_b);
+	g_autofree char *vidpid = g_strdup_printf("%04x:%04x", da->idVendor, da->idProduct);
+	usbip_device_free(a);
+	usbip_device_free(b);
+	run_for(20);
+
+	g_autofree char *by_serial = g_strdup_printf("%s:%s", vidpid, serial_b);
+	UsbipDevice *d = start_dev(fx, by_serial, &err);
+	if (!d)
+		fail_msg("%s: %s", by_serial, err->message);
+	assert_string_equal(usbip_device_get_busid(d), "1-3");
+	usbip_device_free(d);
+	run_for(20);
+
+	g_autofree char *by_index = g_strdup_printf("%s#1", vidpid);
+	d = start_dev(fx, by_index, &err);
+	assert_non_null(d);
+	assert_string_equal(usbip_device_get_busid(d), "1-3");
+	usbip_device_free(d);
+	run_for(20);
+
+	g_autofree char *first = g_strdup_printf("%s#0", vidpid);
+	d = start_dev(fx, first, &err);
+	assert_non_null(d);
+	assert_string_equal(usbip_device_get_busid(d), "1-2");
+	usbip_device_free(d);
+	run_for(20);
+
+	g_autofree char *bad_serial = g_strdup_printf("%s:NOSUCHSERIAL", vidpid);
+	assert_null(start_dev(fx, bad_serial, &err));
+	assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_NODEV));
+	assert_non_null(strstr(err->message, "NOSUCHSERIAL"));
+	g_clear_error(&err);
+
+	g_autofree char *bad_index = g_strdup_printf("%s#2", vidpid);
+	assert_null(start_dev(fx, bad_index, &err));
+	assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_NODEV));
+	g_clear_error(&err);
+}
+
+/* ---- data path ---- */
+
+typedef struct {
+	AcmPort *port;
+	GByteArray *rx;
+	const guint8 *tx;
+	gsize tx_len, tx_off;
+	gsize accept_max; /* per rx callback; 0 = all */
+	gboolean paused;
+	guint16 serial_state;
+	guint n_serial_state;
+	gsize lost;
+	guint ups, downs;
+	gboolean up;
+	gboolean stop_tx_on_down; /* the writer gives up its stream on a link loss */
+} Pipe;
+
+static void pipe_pump(Pipe *p)
+{
+	while (p->tx_off < p->tx_len) {
+		gsize n = acm_port_write(p->port, p->tx + p->tx_off, p->tx_len - p->tx_off);
+		if (!n)
+			break;
+		p->tx_off += n;
+	}
+}
+
+static gsize pipe_rx(AcmPort *port, const guint8 *data, gsize len, gpointer user)
+{
+	Pipe *p = user;
+	gsize n = len;
+	if (p->accept_max) {
+		n = MIN(len, p->accept_max);
+		if (n < len)
+			p->paused = TRUE;
+	}
+	g_byte_array_append(p->rx, data, (guint)n);
+	return n;
+}
+
+static void pipe_progress(AcmPort *port, gsize confirmed, gsize discarded, gpointer user)
+{
+	pipe_pump(user);
+}
+
+static void pipe_failed(AcmPort *port, gsize lost, gpointer user)
+{
+	((Pipe *)user)->lost += lost;
+}
+
+static void pipe_state(AcmPort *port, guint16 state, gpointer user)
+{
+	Pipe *p = user;
+	p->serial_state = state;
+	p->n_serial_state++;
+}
+
+static void pipe_link(AcmPort *port, gboolean up, const GError *error, gpointer user)
+{
+	Pipe *p = user;
+	p->up = up;
+	if (up) {
+		p->ups++;
+		pipe_pump(p);
+	} else {
+		p->downs++;
+		if (p->stop_tx_on_down)
+			p->tx_len = p->tx_off;
+	}
+}
+
+static const AcmPortCallbacks pipe_cb = {
+	.rx = pipe_rx,
+	.tx_progress = pipe_progress,
+	.tx_failed = pipe_failed,
+	.serial_state = pipe_state,
+	.link = pipe_link,
+};
+
+static void pipe_init(Pipe *p, UsbipDevice *d, guint func)
+{
+	memset(p, 0, sizeof(*p));
+	p->rx = g_byte_array_new();
+	p->port = acm_port_new(d, func, NULL, &pipe_cb, p);
+	p->up = acm_port_is_up(p->port);
+}
+
+static void pipe_clear(Pipe *p)
+{
+	acm_port_free(p->port);
+	g_byte_array_unref(p->rx);
+}
+
+static gsize want_len;
+static gboolean rx_reached(gpointer data)
+{
+	return ((Pipe *)data)->rx->len >= want_len;
+}
+
+static guint8 *random_bytes(gsize n, guint32 seed)
+{
+	GRand *r = g_rand_new_with_seed(seed);
+	guint8 *b = g_malloc(n);
+	for (gsize i = 0; i < n; i++)
+		b[i] = (guint8)g_rand_int(r);
+	g_rand_free(r);
+	return b;
+}
+
+static void test_loopback_16mib(void **state)
+{
+	Fx *fx = *state;
+	GError *err = NULL;
+	UsbipDevice *d = start_dev(fx, "1-1", &err);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	const gsize n = 16u << 20;
+	g_autofree guint8 *data = random_bytes(n, 42);
+	p.tx = data;
+	p.tx_len = n;
+	pipe_pump(&p);
+	want_len = n;
+	assert_true(run_until(rx_reached, &p, 120000));
+	assert_int_equal(p.rx->len, n);
+	assert_memory_equal(p.rx->data, data, n);
+	assert_int_equal(p.lost, 0);
+	AcmPortStats st;
+	acm_port_get_stats(p.port, &st);
+	assert_int_equal(st.rx_bytes, n);
+	assert_int_equal(st.tx_bytes, n);
+	assert_int_equal(acm_port_tx_pending(p.port), 0);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
+/* Two ACM functions of one device carry separate streams. */
+static void test_two_functions(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-4", NULL);
+	assert_non_null(d);
+	Pipe a, b;
+	pipe_init(&a, d, 0);
+	pipe_init(&b, d, 1);
+	const gsize n = 256 * 1024;
+	g_autofree guint8 *da = random_bytes(n, 1);
+	g_autofree guint8 *db = random_bytes(n, 2);
+	a.tx = da;
+	a.tx_len = n;
+	b.tx = db;
+	b.tx_len = n;
+	pipe_pump(&a);
+	pipe_pump(&b);
+	want_len = n;
+	assert_true(run_until(rx_reached, &a, 30000));
+	assert_true(run_until(rx_reached, &b, 30000));
+	assert_memory_equal(a.rx->data, da, n);
+	assert_memory_equal(b.rx->data, db, n);
+	pipe_clear(&a);
+	pipe_clear(&b);
+	usbip_device_free(d);
+}
+
+static gboolean resume_cb(gpointer user)
+{
+	Pipe *p = user;
+	if (p->paused) {
+		p->paused = FALSE;
+		acm_port_rx_resume(p->port);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* A consumer that takes at most 1000 bytes a call and pauses: nothing is
+ * lost and the engine never holds more than its reads in flight. */
+static void test_backpressure_slow_consumer(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	p.accept_max = 1000;
+	const gsize n = 2u << 20;
+	g_autofree guint8 *data = random_bytes(n, 7);
+	p.tx = data;
+	p.tx_len = n;
+	pipe_pump(&p);
+	guint t = g_timeout_add(1, resume_cb, &p);
+	want_len = n;
+	assert_true(run_until(rx_reached, &p, 120000));
+	g_source_remove(t);
+	assert_memory_equal(p.rx->data, data, n);
+	AcmPortStats st;
+	acm_port_get_stats(p.port, &st);
+	AcmPortConfig cfg;
+	acm_port_config_init(&cfg);
+	assert_true(st.rx_held_max > 0);
+	assert_true(st.rx_held_max <= cfg.rx_urbs * cfg.rx_urb_size);
+	/* writes never exceed the configured limit */
+	assert_true(acm_port_tx_pending(p.port) <= cfg.tx_limit);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
+/* ---- control requests ---- */
+
+static int ctrl_done_count;
+static void count_done(AcmPort *p, int status, gpointer user)
+{
+	assert_int_equal(status, *(int *)user);
+	ctrl_done_count++;
+}
+
+static gboolean ctrl_count_reached(gpointer data)
+{
+	return ctrl_done_count >= GPOINTER_TO_INT(data);
+}
+
+typedef struct {
+	gboolean done;
+	int status;
+	struct cdc_line_coding lc;
+} LcCtx;
+
+static void lc_cb(AcmPort *p, int status, const struct cdc_line_coding *lc, gpointer user)
+{
+	LcCtx *c = user;
+	c->status = status;
+	if (lc)
+		c->lc = *lc;
+	c->done = TRUE;
+}
+
+static gboolean lc_done(gpointer d)
+{
+	return ((LcCtx *)d)->done;
+}
+
+static void test_line_coding_and_lines_in_order(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	int ok = 0;
+	ctrl_done_count = 0;
+	struct cdc_line_coding lc = {.rate = 250000, .stop_bits = CDC_STOP_2,
+				     .parity = CDC_PARITY_EVEN, .data_bits = 7};
+	acm_port_set_line_coding(p.port, &lc, count_done, &ok);
+	/* the ESP32 auto-reset dance: every step its own request, in order */
+	const guint16 seq[] = {CDC_CTRL_DTR | CDC_CTRL_RTS, CDC_CTRL_RTS, CDC_CTRL_DTR, 0,
+			       CDC_CTRL_DTR, CDC_CTRL_DTR};
+	for (size_t i = 0; i < G_N_ELEMENTS(seq); i++)
+		acm_port_set_control_lines(p.port, seq[i], count_done, &ok);
+	acm_port_send_break(p.port, 250, count_done, &ok);
+	assert_true(run_until(ctrl_count_reached, GINT_TO_POINTER(8), 5000));
+
+	struct cdc_line_coding got;
+	assert_true(mock_server_get_line_coding(fx->mock, "1-1", -1, &got, NULL));
+	assert_true(cdc_acm_line_coding_equal(&got, &lc));
+	g_autoptr(GArray) hist = mock_server_get_line_history(fx->mock, "1-1", -1, NULL);
+	assert_non_null(hist);
+	assert_int_equal(hist->len, G_N_ELEMENTS(seq));
+	for (size_t i = 0; i < G_N_ELEMENTS(seq); i++)
+		assert_int_equal(g_array_index(hist, guint16, i), seq[i]);
+	g_autoptr(GArray) brk = mock_server_get_break_history(fx->mock, "1-1", -1, NULL);
+	assert_int_equal(brk->len, 1);
+	assert_int_equal(g_array_index(brk, guint16, 0), 250);
+
+	LcCtx c = {0};
+	acm_port_get_line_coding(p.port, lc_cb, &c);
+	assert_true(run_until(lc_done, &c, 5000));
+	assert_int_equal(c.status, 0);
+	assert_true(cdc_acm_line_coding_equal(&c.lc, &lc));
+
+	/* an invalid coding is refused locally */
+	int einval = -EINVAL;
+	struct cdc_line_coding bad = {.rate = 9600, .data_bits = 9};
+	acm_port_set_line_coding(p.port, &bad, count_done, &einval);
+	assert_int_equal(ctrl_done_count, 9);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
+static gboolean state_seen(gpointer data)
+{
+	return ((Pipe *)data)->n_serial_state > 0;
+}
+
+static void test_serial_state_notification(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	run_for(50);
+	assert_true(mock_server_inject_serial_state(fx->mock, "1-1", -1,
+						    CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI, NULL));
+	assert_true(run_until(state_seen, &p, 5000));
+	assert_int_equal(p.serial_state, CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI);
+	assert_int_equal(acm_port_get_serial_state(p.port), CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI);
+	p.n_serial_state = 0;
+	assert_true(mock_server_inject_serial_state(fx->mock, "1-1", -1, CDC_SS_BREAK, NULL));
+	assert_true(run_until(state_seen, &p, 5000));
+	assert_int_equal(p.serial_state, CDC_SS_BREAK);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
+/* A stalled bulk-IN endpoint is cleared and data flows again. */
+static void test_stall_recovery(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	run_for(50);
+	const struct cdc_acm_function *f = acm_port_get_function(p.port);
+	assert_true(mock_server_stall(fx->mock, "1-1", f->bulk_in_ep, NULL));
+	run_for(100);
+	const gsize n = 100000;
+	g_autofree guint8 *data = random_bytes(n, 9);
+	p.tx = data;
+	p.tx_len = n;
+	pipe_pump(&p);
+	want_len = n;
+	assert_true(run_until(rx_reached, &p, 20000));
+	assert_memory_equal(p.rx->data, data, n);
+	AcmPortStats st;
+	acm_port_get_stats(p.port, &st);
+	assert_true(st.stalls >= 1);
+	assert_true(usbip_device_is_up(d));
+	assert_int_equal(usbip_device_get_reconnects(d), 0);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
+/* ---- link loss ---- */
+
+static gboolean pipe_down(gpointer data)
+{
+	return !((Pipe *)data)->up;
+}
+
+static gboolean pipe_up(gpointer data)
+{
+	return ((Pipe *)data)->up;
+}
+
+/* Stream A (bytes < 128) is cut by a server restart; stream B (bytes >= 128)
+ * is written after the reconnect.  What arrives must be a prefix of A
+ * followed by exactly B: nothing duplicated, nothing re-sent. */
+static void test_server_restart_midstream(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	const struct cdc_line_coding lc = {.rate = 57600, .data_bits = 8};
+	acm_port_set_line_coding(p.port, &lc, NULL, NULL);
+	acm_port_set_control_lines(p.port, CDC_CTRL_DTR | CDC_CTRL_RTS, NULL, NULL);
+
+	const gsize n = 4u << 20;
+	g_autofree guint8 *a = g_malloc(n);
+	g_autofree guint8 *b = g_malloc(n / 4);
+	for (gsize i = 0; i < n; i++)
+		a[i] = (guint8)(i % 127);
+	for (gsize i = 0; i < n / 4; i++)
+		b[i] = (guint8)(128 + i % 127);
+	p.tx = a;
+	p.tx_len = n;
+	p.stop_tx_on_down = TRUE;
+	pipe_pump(&p);
+	want_len = 256 * 1024;
+	assert_true(run_until(rx_reached, &p, 30000));
+
+	/* kill the server mid-transfer and start a new one on the same port */
+	mock_server_free(fx->mock);
+	fx->mock = NULL;
+	assert_true(run_until(pipe_down, &p, 10000));
+	GError *err = NULL;
+	fx->mock = mock_server_new(fixture_dir(), "127.0.0.1", fx->port, &err);
+	if (!fx->mock)
+		fail_msg("restart: %s", err->message);
+	assert_true(run_until(pipe_up, &p, 20000));
+	assert_true(usbip_device_get_reconnects(d) >= 1);
+	gsize before = p.rx->len;
+	assert_true(before < n);
+	/* The rest of A was dropped and reported, never re-sent. */
+	assert_true(p.lost > 0);
+
+	/* the new server got the setup again */
+	run_for(100);
+	struct cdc_line_coding got;
+	assert_true(mock_server_get_line_coding(fx->mock, "1-1", -1, &got, NULL));
+	assert_true(cdc_acm_line_coding_equal(&got, &lc));
+	g_autoptr(GArray) hist = mock_server_get_line_history(fx->mock, "1-1", -1, NULL);
+	assert_true(hist->len >= 1);
+	assert_int_equal(g_array_index(hist, guint16, hist->len - 1), CDC_CTRL_DTR | CDC_CTRL_RTS);
+
+	p.tx = b;
+	p.tx_len = n / 4;
+	p.tx_off = 0;
+	pipe_pump(&p);
+	want_len = before + n / 4;
+	assert_true(run_until(rx_reached, &p, 30000));
+	run_for(50);
+	assert_int_equal(p.rx->len, before + n / 4);
+	assert_memory_equal(p.rx->data, a, before);
+	assert_memory_equal(p.rx->data + before, b, n / 4);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
+static void test_unplug_and_return(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	run_for(50);
+	assert_true(mock_server_unplug(fx->mock, "1-1", NULL));
+	assert_true(run_until(pipe_down, &p, 5000));
+	assert_int_equal(p.downs, 1);
+	/* while unplugged, reconnects fail and back off */
+	run_for(300);
+	assert_false(p.up);
+	assert_false(usbip_device_is_up(d));
+	assert_int_equal(acm_port_write(p.port, (const guint8 *)"x", 1), 0);
+	assert_true(mock_server_replug(fx->mock, "1-1", NULL));
+	assert_true(run_until(pipe_up, &p, 10000));
+	const gsize n = 50000;
+	g_autofree guint8 *data = random_bytes(n, 5);
+	p.tx = data;
+	p.tx_len = n;
+	pipe_pump(&p);
+	want_len = n;
+	assert_true(run_until(rx_reached, &p, 20000));
+	assert_memory_equal(p.rx->data, data, n);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
+/* A dropped TCP connection (no replies at all) reconnects the same way. */
+static void test_drop_reconnects(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-2", NULL);
+	assert_non_null(d);
+	g_autofree char *serial = g_strdup(usbip_device_get_serial(d));
+	Pipe p;
+	pipe_init(&p, d, 0);
+	run_for(50);
+	assert_true(mock_server_drop(fx->mock, "1-2", NULL));
+	assert_true(run_until(pipe_down, &p, 5000));
+	assert_true(run_until(pipe_up, &p, 10000));
+	assert_string_equal(usbip_device_get_busid(d), "1-2");
+	assert_string_equal(usbip_device_get_serial(d), serial);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
+/* A control request the server never answers times out, and the link is
+ * re-established rather than left in an unknown state. */
+static void test_control_timeout(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	run_for(50);
+	assert_true(mock_server_set_delay(fx->mock, "1-1", 3000, NULL));
+	int etimedout = -ETIMEDOUT;
+	ctrl_done_count = 0;
+	acm_port_set_control_lines(p.port, CDC_CTRL_DTR, count_done, &etimedout);
+	assert_true(run_until(ctrl_count_reached, GINT_TO_POINTER(1), 5000));
+	assert_true(run_until(pipe_down, &p, 2000));
+	assert_true(mock_server_set_delay(fx->mock, "1-1", 0, NULL));
+	assert_true(run_until(pipe_up, &p, 10000));
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_selector_parse),
+		cmocka_unit_test(test_connect_refused),
+		cmocka_unit_test_setup_teardown(test_list_matches_fixtures, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_enumerate_fixtures, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_select_failures, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_select_by_vidpid_serial_index, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_loopback_16mib, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_two_functions, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure_slow_consumer, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_line_coding_and_lines_in_order, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_serial_state_notification, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stall_recovery, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_server_restart_midstream, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_unplug_and_return, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_drop_reconnects, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_control_timeout, fx_setup, fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
