@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cuse_tty - one CUSE character device that behaves like a serial tty
+ * (level 1: libfuse3 cuse_lowlevel + a GLib source on the session fd).
+ *
+ * It owns a tty_core and answers open/read/write/poll/ioctl/flush/fsync/
+ * release from it, with deferred replies for blocked operations, FUSE
+ * interrupts (signals) for cancellation, and fuse_lowlevel_notify_poll for
+ * poll wake-ups.  Device actions (modem lines, line coding, breaks) go to a
+ * backend (acm_bridge); bytes to and from the device are exchanged by the
+ * backend with the tty_core directly (tty_core_rx, tty_core_tx_pull, ...),
+ * after which it calls cuse_tty_sync().
+ *
+ * Must not include glibc <termios.h> (tty_core uses the kernel layouts).
+ */
+#ifndef CUSE_TTY_H
+#define CUSE_TTY_H
+
+#include <glib.h>
+
+#include "tty_core.h"
+
+typedef struct _CuseTty CuseTty;
+
+/* Called by the backend when the device actions are done (0 or -errno;
+ * the reply to the waiting caller is sent then). */
+typedef void (*CuseTtyFxDone)(CuseTty *t, int status, gpointer data);
+
+typedef struct {
+	/* Perform fx (flags TTY_FX_*, in the order tty_core.h gives); call
+	 * done(t, status, done_data) when finished, possibly at once. */
+	void (*fx)(CuseTty *t, const struct tty_core_fx *fx, CuseTtyFxDone done,
+		   gpointer done_data, gpointer user);
+	/* The core has bytes for the device (tty_core_tx_pull). */
+	void (*tx_kick)(CuseTty *t, gpointer user);
+	/* The core has rx room again. */
+	void (*rx_space)(CuseTty *t, gsize room, gpointer user);
+} CuseTtyBackend;
+
+typedef struct {
+	const char *name;  /* device name under /dev, e.g. "ttyUSBIP0" */
+	const char *cuse_path; /* "/dev/cuse" unless testing */
+	guint line;	   /* serial_struct.line */
+	gsize rx_size;	   /* tty_core rx buffer (0: default 64 KiB) */
+	gsize tx_size;	   /* tty_core tx queue (0: default) */
+	gboolean keep_open_on_reset; /* see cuse_tty_link_lost() */
+	gboolean debug;	   /* libfuse debug output */
+} CuseTtyConfig;
+
+/*
+ * Open /dev/cuse and register the device; the node appears once the kernel
+ * has processed CUSE_INIT (cuse_tty_is_ready()).  Errors (UC_ERROR_CUSE)
+ * say what to do: "load the cuse module: modprobe cuse", "run as root".
+ */
+CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpointer user,
+		      GError **error);
+/* Remove the node: pending callers get EIO, the session is destroyed. */
+void cuse_tty_free(CuseTty *t);
+
+gboolean cuse_tty_is_ready(CuseTty *t);
+const char *cuse_tty_get_name(CuseTty *t);
+struct tty_core *cuse_tty_get_core(CuseTty *t);
+/* Re-arm VMIN/VTIME timers after the backend changed the core. */
+void cuse_tty_sync(CuseTty *t);
+
+/*
+ * The device was lost or reset.  Default: files open now are hung up as on
+ * a real tty (reads return EOF, writes EIO, poll POLLHUP), once; new opens
+ * work and block until the device is back.  With keep_open_on_reset the
+ * files stay usable and simply wait.
+ */
+void cuse_tty_link_lost(CuseTty *t);
+/* DCD dropped without CLOCAL: hang up the files open now (as n_tty). */
+void cuse_tty_hangup(CuseTty *t);
+
+#endif /* CUSE_TTY_H */

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * usbip-cuse: command line.
+ *
+ *   usbip-cuse [--server HOST[:PORT]] --device SELECTOR [...]   the daemon
+ *   usbip-cuse list [HOST[:PORT]] [--json]
+ *   usbip-cuse cat --server HOST[:PORT] --device SELECTOR
+ */
+#define G_LOG_DOMAIN "usbip-cuse"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd_client.h"
+#include "config.h"
+#include "uc_error.h"
+#include "usbip_device.h"
+
+#include "daemon.h"
+
+#define DEFAULT_SERVER "127.0.0.1"
+
+static gboolean opt_verbose;
+
+static void enable_verbose(void)
+{
+	if (opt_verbose)
+		g_setenv("G_MESSAGES_DEBUG", UC_LOG_DOMAINS, TRUE);
+}
+
+static int fail(GError *error)
+{
+	fprintf(stderr, "usbip-cuse: %s\n", error->message);
+	g_error_free(error);
+	return 1;
+}
+
+static int main_list(int argc, char **argv)
+{
+	gboolean json = FALSE;
+	const GOptionEntry entries[] = {
+		{"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL},
+		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
+		{NULL},
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("[HOST[:PORT]]");
+	GError *error = NULL;
+	g_option_context_set_summary(ctx, "List the devices a USBIP server exports; the ACM "
+					  "column counts CDC-ACM serial functions.\n"
+					  "HOST defaults to " DEFAULT_SERVER ", PORT to 3240.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+		return fail(error);
+	enable_verbose();
+	if (argc > 2) {
+		fprintf(stderr, "usbip-cuse list: one server at most\n");
+		return 2;
+	}
+	int rc = cmd_client_list(argc == 2 ? argv[1] : DEFAULT_SERVER, json, &error);
+	if (error)
+		return fail(error);
+	return rc;
+}
+
+static int main_cat(int argc, char **argv)
+{
+	const char *server = DEFAULT_SERVER;
+	const char *device = NULL;
+	gint baud = 115200, function = 0, idle_ms = 0;
+	gint64 bytes = 0;
+	const GOptionEntry entries[] = {
+		{"server", 's', 0, G_OPTION_ARG_STRING, &server, "USBIP server", "HOST[:PORT]"},
+		{"device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device to attach", "SELECTOR"},
+		{"function", 'f', 0, G_OPTION_ARG_INT, &function, "ACM function index (0)", "N"},
+		{"baud", 'b', 0, G_OPTION_ARG_INT, &baud, "Line rate, 8N1 (115200)", "RATE"},
+		{"idle-exit", 'i', 0, G_OPTION_ARG_INT, &idle_ms,
+		 "After end of input, exit when the device is quiet this long", "MS"},
+		{"bytes", 'n', 0, G_OPTION_ARG_INT64, &bytes, "Exit after receiving N bytes", "N"},
+		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
+		{NULL},
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	GError *error = NULL;
+	g_option_context_set_summary(
+		ctx, "Attach one CDC-ACM device and copy stdin to it and its data to stdout\n"
+		     "(no /dev/cuse needed).\n\n"
+		     "SELECTOR: BUSID (1-1), VID:PID (2e8a:000a), VID:PID:SERIAL, or VID:PID#N\n"
+		     "(the N-th such device in bus-id order, from 0).");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+		return fail(error);
+	enable_verbose();
+	if (!device) {
+		fprintf(stderr, "usbip-cuse cat: --device is required\n");
+		return 2;
+	}
+	if (baud <= 0 || function < 0 || idle_ms < 0 || bytes < 0) {
+		fprintf(stderr, "usbip-cuse cat: numbers must not be negative\n");
+		return 2;
+	}
+	UsbipSelector sel;
+	if (!usbip_selector_parse(device, &sel, &error))
+		return fail(error);
+	CmdCatOptions opt = {
+		.function = (guint)function,
+		.baud = (guint)baud,
+		.idle_ms = (guint)idle_ms,
+		.bytes = (guint64)bytes,
+	};
+	int rc = cmd_client_cat(server, &sel, &opt, &error);
+	if (error)
+		return fail(error);
+	return rc;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage:\n"
+		   "  usbip-cuse [--server HOST[:PORT]] --device SELECTOR [--device ...] [OPTION...]\n"
+		   "  usbip-cuse list [HOST[:PORT]] [--json]\n"
+		   "  usbip-cuse cat [--server HOST[:PORT]] --device SELECTOR\n"
+		   "  usbip-cuse --version\n"
+		   "\n"
+		   "Run `usbip-cuse COMMAND --help` for the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return main_list(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "cat") == 0)
+		return main_cat(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("usbip-cuse %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	return daemon_main(argc, argv);
+}
