@@ -108,6 +108,8 @@ void usbip_conn_forget(UsbipConn *c, gpointer user);
 /* Number of URBs waiting for a reply (unlink requests included). */
 guint usbip_conn_pending(UsbipConn *c);
 gboolean usbip_conn_is_closed(UsbipConn *c);
+/* Why the connection closed (NULL while open; owned by the connection). */
+const GError *usbip_conn_get_error(UsbipConn *c);
 
 /* Close now: fail pending URBs with -ESHUTDOWN, run the closed callback
  * with UC_ERROR_DISCONNECTED "closed", close the socket. */

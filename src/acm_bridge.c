@@ -11,6 +11,7 @@ struct _AcmBridge {
 	struct tty_core *core;
 	AcmPort *port;
 	GList *fx_runs; /* FxRun* waiting for the device */
+	gboolean lost;	/* the link fell since the node was made */
 };
 
 static guint64 now_us(void)
@@ -99,10 +100,13 @@ static void port_link(AcmPort *p, gboolean up, const GError *error, gpointer use
 {
 	AcmBridge *b = user;
 	if (up) {
-		g_message("%s: device is back", cuse_tty_get_name(b->tty));
+		if (b->lost)
+			g_message("%s: device is back", cuse_tty_get_name(b->tty));
+		b->lost = FALSE;
 		pump_tx(b);
 		return;
 	}
+	b->lost = TRUE;
 	g_message("%s: device lost%s%s", cuse_tty_get_name(b->tty), error ? ": " : "",
 		  error ? error->message : "");
 	cuse_tty_link_lost(b->tty);

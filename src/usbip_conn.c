@@ -155,13 +155,10 @@ static void list_next_entry(GTask *task)
 	op_read(task, USBIP_DEVICE_SIZE, list_entry_intf_cb);
 }
 
-static void list_entry_done_cb(GObject *src, GAsyncResult *res, gpointer user)
+/* d->buf holds a device record and its d->want bytes of interface records. */
+static void list_entry_complete(GTask *task)
 {
-	GTask *task = user;
 	OpData *d = g_task_get_task_data(task);
-	if (!op_read_done(task, res))
-		return;
-	/* buf holds the device record followed by its interface records. */
 	UsbipExported *e = g_new0(UsbipExported, 1);
 	gssize rc = usbip_proto_devlist_entry_decode(&e->dev, e->intf, USBIP_MAX_INTERFACES,
 						     d->buf, USBIP_DEVICE_SIZE + d->want);
@@ -174,6 +171,13 @@ static void list_entry_done_cb(GObject *src, GAsyncResult *res, gpointer user)
 	g_ptr_array_add(d->list, e);
 	d->idev++;
 	list_next_entry(task);
+}
+
+static void list_entry_done_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	GTask *task = user;
+	if (op_read_done(task, res))
+		list_entry_complete(task);
 }
 
 static void list_entry_intf_cb(GObject *src, GAsyncResult *res, gpointer user)
@@ -190,7 +194,7 @@ static void list_entry_intf_cb(GObject *src, GAsyncResult *res, gpointer user)
 	}
 	if (nintf == 0) {
 		d->want = 0;
-		list_entry_done_cb(NULL, NULL, task);
+		list_entry_complete(task);
 		return;
 	}
 	d->want = nintf * USBIP_INTF_SIZE;
@@ -423,6 +427,7 @@ struct _UsbipConn {
 	guint8 *in;
 	gsize in_len, in_cap;
 	gboolean closed;
+	GError *error; /* why it closed */
 	UsbipConnClosedFunc closed_fn;
 	gpointer closed_user;
 };
@@ -457,7 +462,13 @@ void usbip_conn_unref(UsbipConn *c)
 	g_byte_array_unref(c->out);
 	g_free(c->in);
 	g_free(c->peer);
+	g_clear_error(&c->error);
 	g_free(c);
+}
+
+const GError *usbip_conn_get_error(UsbipConn *c)
+{
+	return c->error;
 }
 
 void usbip_conn_set_closed_func(UsbipConn *c, UsbipConnClosedFunc fn, gpointer user)
@@ -493,6 +504,10 @@ static void conn_fail(UsbipConn *c, GError *error)
 	}
 	usbip_conn_ref(c);
 	c->closed = TRUE;
+	c->error = error;
+	/* A peer that broke the protocol is worth a line in any log. */
+	if (error->domain == UC_ERROR && error->code == UC_ERROR_PROTOCOL)
+		g_warning("%s", error->message);
 	conn_detach_sources(c);
 	g_io_stream_close(G_IO_STREAM(c->sc), NULL, NULL);
 
@@ -514,7 +529,6 @@ static void conn_fail(UsbipConn *c, GError *error)
 
 	if (c->closed_fn)
 		c->closed_fn(c, error, c->closed_user);
-	g_error_free(error);
 	usbip_conn_unref(c);
 }
 

@@ -566,10 +566,17 @@ static void attempt_done(Attempt *a, gboolean ok)
 static void enum_fail(Attempt *a, int status, const char *what)
 {
 	UsbipDevice *d = a->d;
-	attempt_keep_error(a, g_error_new(UC_ERROR, status == -ETIMEDOUT ? UC_ERROR_TIMEOUT
-									  : UC_ERROR_USB,
-					  "%s: %s failed: %s", d->busid, what,
-					  g_strerror(-status)));
+	const GError *why = d->conn ? usbip_conn_get_error(d->conn) : NULL;
+	if (why)
+		/* the link fell under the request: say why it fell */
+		attempt_keep_error(a, g_error_new(why->domain, why->code, "%s: %s failed: %s",
+						  d->busid, what, why->message));
+	else
+		attempt_keep_error(a, g_error_new(UC_ERROR,
+						  status == -ETIMEDOUT ? UC_ERROR_TIMEOUT
+								       : UC_ERROR_USB,
+						  "%s: %s failed: %s", d->busid, what,
+						  g_strerror(-status)));
 	if (d->conn) {
 		UsbipConn *c = g_steal_pointer(&d->conn);
 		usbip_conn_set_closed_func(c, NULL, NULL);

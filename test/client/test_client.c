@@ -842,6 +842,199 @@ static void test_control_timeout(void **state)
 	usbip_device_free(d);
 }
 
+/* IPv6 literals and host names reach the server too. */
+static void test_ipv6_and_names(void **state)
+{
+	GError *err = NULL;
+	g_autoptr(MockServer) m6 = mock_server_new(fixture_dir(), "::1", 0, &err);
+	if (!m6) {
+		/* a machine without IPv6 loopback: nothing to test there */
+		g_clear_error(&err);
+		skip();
+	}
+	g_autofree char *v6 = g_strdup_printf("[::1]:%u", mock_server_get_port(m6));
+	ListCtx c = {0};
+	usbip_conn_list_async(v6, NULL, list_cb, &c);
+	assert_true(run_until(list_done, &c, 5000));
+	if (!c.list)
+		fail_msg("%s: %s", v6, c.error->message);
+	assert_true(c.list->len > 0);
+	g_ptr_array_unref(c.list);
+
+	Fx *fx = *state;
+	g_autofree char *named = g_strdup_printf("localhost:%u", fx->port);
+	ListCtx n = {0};
+	usbip_conn_list_async(named, NULL, list_cb, &n);
+	assert_true(run_until(list_done, &n, 5000));
+	if (!n.list)
+		fail_msg("%s: %s", named, n.error->message);
+	g_ptr_array_unref(n.list);
+
+	char *host = NULL;
+	guint16 port = 0;
+	assert_true(usbip_conn_parse_server("fe80::1", &host, &port, NULL));
+	assert_string_equal(host, "fe80::1");
+	assert_int_equal(port, USBIP_PORT);
+	g_free(host);
+	assert_true(usbip_conn_parse_server("[fe80::1]:99", &host, &port, NULL));
+	assert_string_equal(host, "fe80::1");
+	assert_int_equal(port, 99);
+	g_free(host);
+	assert_false(usbip_conn_parse_server("host:0", &host, &port, &err));
+	g_clear_error(&err);
+	assert_false(usbip_conn_parse_server("", &host, &port, &err));
+	g_clear_error(&err);
+}
+
+/* A hand-written server that imports 1-1 and then answers the first URB
+ * with a seqnum nobody asked for (or a longer reply than asked): the client
+ * must drop the connection with a clear error instead of trusting it. */
+typedef struct {
+	GSocketService *svc; /* a GThreadedSocketService */
+	guint16 port;
+	int mode; /* 0: unknown seqnum, 1: too long */
+} EvilServer;
+
+static gboolean read_exact(GInputStream *in, guint8 *buf, gsize n)
+{
+	gsize got = 0;
+	return g_input_stream_read_all(in, buf, n, &got, NULL, NULL) && got == n;
+}
+
+static gboolean evil_run(GThreadedSocketService *svc, GSocketConnection *conn, GObject *src,
+			 gpointer user)
+{
+	EvilServer *e = user;
+	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+	guint8 buf[512];
+	struct usbip_op_hdr h;
+	/* A threaded service: this handler may block while the client, on
+	 * the test's main loop, goes on. */
+	if (!read_exact(in, buf, USBIP_OP_HDR_SIZE) ||
+	    usbip_proto_op_hdr_decode(&h, buf, USBIP_OP_HDR_SIZE) < 0)
+		return TRUE;
+	struct usbip_device dev = {.busnum = 1, .devnum = 1, .speed = 3, .idVendor = 0x0525,
+				   .idProduct = 0xa4a7, .bNumConfigurations = 1,
+				   .bNumInterfaces = 0};
+	g_strlcpy(dev.busid, "1-1", sizeof(dev.busid));
+	g_strlcpy(dev.path, "/sys/evil", sizeof(dev.path));
+	if (h.code == USBIP_OP_REQ_DEVLIST) {
+		gssize n = usbip_proto_devlist_head_encode(0, 1, buf, sizeof(buf));
+		n += usbip_proto_devlist_entry_encode(&dev, NULL, buf + n, sizeof(buf) - (gsize)n);
+		g_output_stream_write_all(out, buf, (gsize)n, NULL, NULL, NULL);
+		return TRUE;
+	}
+	if (!read_exact(in, buf, USBIP_BUSID_SIZE))
+		return TRUE;
+	struct usbip_op_hdr rep = {.version = USBIP_VERSION, .code = USBIP_OP_REP_IMPORT};
+	usbip_proto_op_hdr_encode(&rep, buf, sizeof(buf));
+	usbip_proto_device_encode(&dev, buf + USBIP_OP_HDR_SIZE, sizeof(buf) - USBIP_OP_HDR_SIZE);
+	g_output_stream_write_all(out, buf, USBIP_OP_HDR_SIZE + USBIP_DEVICE_SIZE, NULL, NULL, NULL);
+	/* first URB: GET_DESCRIPTOR(device, 18) */
+	struct usbip_urb_hdr u;
+	if (!read_exact(in, buf, USBIP_URB_HDR_SIZE) ||
+	    usbip_proto_urb_hdr_decode(&u, buf, USBIP_URB_HDR_SIZE) < 0)
+		return TRUE;
+	struct usbip_urb_hdr r = {.command = USBIP_RET_SUBMIT, .seqnum = u.seqnum};
+	r.u.ret_submit.actual_length = 18;
+	if (e->mode == 0)
+		r.seqnum = u.seqnum + 1000;
+	else
+		r.u.ret_submit.actual_length = 64; /* asked for 18 */
+	usbip_proto_urb_hdr_encode(&r, buf, sizeof(buf));
+	memset(buf + USBIP_URB_HDR_SIZE, 0x12, 64);
+	g_output_stream_write_all(out, buf, USBIP_URB_HDR_SIZE + 64, NULL, NULL, NULL);
+	/* hold the connection until the client gives up on it */
+	while (g_input_stream_read(in, buf, sizeof(buf), NULL, NULL) > 0)
+		;
+	return TRUE;
+}
+
+static void test_untrusted_reply_drops_link(void **state)
+{
+	for (int mode = 0; mode < 2; mode++) {
+		EvilServer e = {.mode = mode};
+		e.svc = g_threaded_socket_service_new(4);
+		GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+		GSocketAddress *sa = g_inet_socket_address_new(lo, 0);
+		GSocketAddress *eff = NULL;
+		assert_true(g_socket_listener_add_address(G_SOCKET_LISTENER(e.svc), sa,
+							  G_SOCKET_TYPE_STREAM,
+							  G_SOCKET_PROTOCOL_TCP, NULL, &eff, NULL));
+		e.port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(eff));
+		g_object_unref(eff);
+		g_object_unref(sa);
+		g_object_unref(lo);
+		g_signal_connect(e.svc, "run", G_CALLBACK(evil_run), &e);
+		g_socket_service_start(e.svc);
+
+		Fx fake = {0};
+		g_snprintf(fake.server, sizeof(fake.server), "127.0.0.1:%u", e.port);
+		GError *err = NULL;
+		assert_null(start_dev(&fake, "1-1", &err));
+		assert_non_null(err);
+		/* the error names what went wrong */
+		assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_PROTOCOL));
+		assert_non_null(strstr(err->message, "GET_DESCRIPTOR(device)"));
+		assert_non_null(strstr(err->message, mode == 0 ? "unknown seqnum"
+							     : "18 were asked for"));
+		g_clear_error(&err);
+		g_socket_service_stop(e.svc);
+		g_socket_listener_close(G_SOCKET_LISTENER(e.svc));
+		g_object_unref(e.svc);
+		run_for(20);
+	}
+}
+
+typedef struct {
+	gboolean done;
+} ShutCtx;
+
+static void shut_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	((ShutCtx *)user)->done = TRUE;
+}
+
+static gboolean shut_done(gpointer d)
+{
+	return ((ShutCtx *)d)->done;
+}
+
+static gboolean mock_free_state(gpointer d)
+{
+	Fx *fx = d;
+	return g_strcmp0(mock_server_get_state(fx->mock, "1-1"), "free") == 0;
+}
+
+/* Orderly close: every URB unlinked and answered, then the connection
+ * closed, and the server releases the device. */
+static void test_orderly_shutdown(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	run_for(50);
+	assert_string_equal(mock_server_get_state(fx->mock, "1-1"), "imported");
+	UsbipConn *c = usbip_conn_ref(usbip_device_get_conn(d));
+	assert_true(usbip_conn_pending(c) >= 16); /* reads + notification in flight */
+	ShutCtx s = {0};
+	usbip_device_shutdown_async(d, 2000, shut_cb, &s);
+	assert_true(run_until(shut_done, &s, 5000));
+	assert_int_equal(usbip_conn_pending(c), 0);
+	assert_true(usbip_conn_is_closed(c));
+	usbip_conn_unref(c);
+	assert_false(p.up);
+	assert_true(run_until(mock_free_state, fx, 5000));
+	/* no reconnect after a shutdown */
+	run_for(300);
+	assert_false(usbip_device_is_up(d));
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -866,6 +1059,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unplug_and_return, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_drop_reconnects, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_control_timeout, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_and_names, fx_setup, fx_teardown),
+		cmocka_unit_test(test_untrusted_reply_drops_link),
+		cmocka_unit_test_setup_teardown(test_orderly_shutdown, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
