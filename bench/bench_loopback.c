@@ -95,12 +95,13 @@ int main(int argc, char **argv)
 	const char *mock = NULL;
 	gint mib = 16, pings = 1000;
 	GOptionEntry entries[] = {
-		{"server", 's', 0, G_OPTION_ARG_STRING, &server, "USBIP server (default: start the mock)", "HOST[:PORT]"},
-		{"device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device selector (1-1)", "SEL"},
-		{"mock", 0, 0, G_OPTION_ARG_FILENAME, &mock, "Path of usbip-mock-server", "PATH"},
-		{"mib", 'm', 0, G_OPTION_ARG_INT, &mib, "MiB to loop back (16)", "N"},
-		{"pings", 'p', 0, G_OPTION_ARG_INT, &pings, "1-byte round trips (1000)", "N"},
-		{NULL},
+	    {"server", 's', 0, G_OPTION_ARG_STRING, &server,
+	     "USBIP server (default: start the mock)", "HOST[:PORT]"},
+	    {"device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device selector (1-1)", "SEL"},
+	    {"mock", 0, 0, G_OPTION_ARG_FILENAME, &mock, "Path of usbip-mock-server", "PATH"},
+	    {"mib", 'm', 0, G_OPTION_ARG_INT, &mib, "MiB to loop back (16)", "N"},
+	    {"pings", 'p', 0, G_OPTION_ARG_INT, &pings, "1-byte round trips (1000)", "N"},
+	    {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	GError *err = NULL;
@@ -119,7 +120,7 @@ int main(int argc, char **argv)
 		char *child_argv[] = {(char *)mock, "--dir", (char *)fixtures, "--port", "0", NULL};
 		gint out_fd;
 		if (!g_spawn_async_with_pipes(NULL, child_argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-					      &child, NULL, &out_fd, NULL, &err)) {
+		                              &child, NULL, &out_fd, NULL, &err)) {
 			g_printerr("bench: cannot start the mock: %s\n", err->message);
 			return 1;
 		}

@@ -19,7 +19,7 @@ typedef struct _AcmBridge AcmBridge;
 /* Create the node tty_cfg->name for function `index` of dev (which must have
  * been started).  port_cfg may be NULL for defaults. */
 AcmBridge *acm_bridge_new(UsbipDevice *dev, guint index, const CuseTtyConfig *tty_cfg,
-			  const AcmPortConfig *port_cfg, GError **error);
+                          const AcmPortConfig *port_cfg, GError **error);
 /* Removes the node.  Shut the device down (or free it) first, so that no
  * control request of this bridge is still queued there. */
 void acm_bridge_free(AcmBridge *b);

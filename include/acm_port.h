@@ -22,11 +22,11 @@
 #include "usbip_device.h"
 
 typedef struct {
-	guint rx_urbs;	   /* bulk-IN reads in flight (default 16) */
+	guint rx_urbs;     /* bulk-IN reads in flight (default 16) */
 	gsize rx_urb_size; /* bytes each, rounded up to wMaxPacketSize (default 16384) */
-	guint tx_urbs;	   /* bulk-OUT writes in flight (default 16) */
+	guint tx_urbs;     /* bulk-OUT writes in flight (default 16) */
 	gsize tx_urb_size; /* bytes each at most (default 16384) */
-	gsize tx_limit;	   /* queued + in flight (default 65536) */
+	gsize tx_limit;    /* queued + in flight (default 65536) */
 } AcmPortConfig;
 
 void acm_port_config_init(AcmPortConfig *cfg);
@@ -50,7 +50,7 @@ typedef struct {
 
 /* Bind to function `index` of the device (valid after its first start). */
 AcmPort *acm_port_new(UsbipDevice *dev, guint index, const AcmPortConfig *cfg,
-		      const AcmPortCallbacks *cb, gpointer user);
+                      const AcmPortCallbacks *cb, gpointer user);
 void acm_port_free(AcmPort *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcmPort, acm_port_free)
 
@@ -75,14 +75,14 @@ void acm_port_rx_resume(AcmPort *p);
  * -errno (-ENOTCONN while down: the value is still remembered and sent
  * after the next reconnect). */
 typedef void (*AcmPortDoneFunc)(AcmPort *p, int status, gpointer user);
-void acm_port_set_line_coding(AcmPort *p, const struct cdc_line_coding *lc,
-			      AcmPortDoneFunc cb, gpointer user);
+void acm_port_set_line_coding(AcmPort *p, const struct cdc_line_coding *lc, AcmPortDoneFunc cb,
+                              gpointer user);
 /* CDC_CTRL_DTR | CDC_CTRL_RTS; every call is its own request, never merged. */
 void acm_port_set_control_lines(AcmPort *p, guint16 lines, AcmPortDoneFunc cb, gpointer user);
 void acm_port_send_break(AcmPort *p, guint16 ms, AcmPortDoneFunc cb, gpointer user);
 /* The line coding read back from the device (GET_LINE_CODING). */
 typedef void (*AcmPortLineCodingFunc)(AcmPort *p, int status, const struct cdc_line_coding *lc,
-				      gpointer user);
+                                      gpointer user);
 void acm_port_get_line_coding(AcmPort *p, AcmPortLineCodingFunc cb, gpointer user);
 
 guint16 acm_port_get_serial_state(AcmPort *p);

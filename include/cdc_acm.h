@@ -18,9 +18,9 @@
 
 #include "usb_desc.h"
 
-#define CDC_CLASS_COMM	 0x02
+#define CDC_CLASS_COMM   0x02
 #define CDC_SUBCLASS_ACM 0x02
-#define CDC_CLASS_DATA	 0x0a
+#define CDC_CLASS_DATA   0x0a
 
 /* CDC functional descriptor subtypes (bDescriptorSubtype of CS_INTERFACE). */
 enum cdc_func_subtype {
@@ -38,7 +38,7 @@ enum cdc_request {
 	CDC_REQ_SEND_BREAK = 0x23,
 };
 #define CDC_REQTYPE_OUT 0x21 /* host-to-device, class, interface */
-#define CDC_REQTYPE_IN	0xa1
+#define CDC_REQTYPE_IN  0xa1
 
 /* SET_CONTROL_LINE_STATE wValue bits. */
 #define CDC_CTRL_DTR 0x01u
@@ -49,26 +49,26 @@ enum cdc_request {
 
 /* SERIAL_STATE bitmap bits. */
 #define CDC_SERIAL_STATE_NOTIFY 0x20
-#define CDC_SS_DCD     0x0001u
-#define CDC_SS_DSR     0x0002u
-#define CDC_SS_BREAK   0x0004u
-#define CDC_SS_RI      0x0008u
-#define CDC_SS_FRAMING 0x0010u
-#define CDC_SS_PARITY  0x0020u
-#define CDC_SS_OVERRUN 0x0040u
+#define CDC_SS_DCD              0x0001u
+#define CDC_SS_DSR              0x0002u
+#define CDC_SS_BREAK            0x0004u
+#define CDC_SS_RI               0x0008u
+#define CDC_SS_FRAMING          0x0010u
+#define CDC_SS_PARITY           0x0020u
+#define CDC_SS_OVERRUN          0x0040u
 
 /* One ACM function of a configuration.  Endpoint addresses include the
  * 0x80 IN bit; max packet sizes are bytes (wMaxPacketSize & 0x7ff). */
 struct cdc_acm_function {
-	uint8_t comm_intf;	 /* control interface number */
-	uint8_t data_intf;	 /* == comm_intf when collapsed */
-	uint8_t data_alt;	 /* alt setting of the data interface holding the bulk pair */
-	bool collapsed;		 /* one interface with interrupt + bulk IN + bulk OUT */
-	bool has_union;		 /* a Union functional descriptor named data_intf */
-	bool has_iad;		 /* an IAD covers comm_intf */
-	bool has_notify;	 /* notify_ep is valid */
-	uint8_t acm_caps;	 /* bmCapabilities of the ACM descriptor (0 if none) */
-	uint8_t notify_ep;	 /* interrupt IN endpoint address */
+	uint8_t comm_intf; /* control interface number */
+	uint8_t data_intf; /* == comm_intf when collapsed */
+	uint8_t data_alt;  /* alt setting of the data interface holding the bulk pair */
+	bool collapsed;    /* one interface with interrupt + bulk IN + bulk OUT */
+	bool has_union;    /* a Union functional descriptor named data_intf */
+	bool has_iad;      /* an IAD covers comm_intf */
+	bool has_notify;   /* notify_ep is valid */
+	uint8_t acm_caps;  /* bmCapabilities of the ACM descriptor (0 if none) */
+	uint8_t notify_ep; /* interrupt IN endpoint address */
 	uint16_t notify_mps;
 	uint8_t notify_interval; /* bInterval */
 	uint8_t bulk_in_ep;
@@ -100,9 +100,9 @@ enum cdc_parity {
 #define CDC_LINE_CODING_SIZE 7u
 
 struct cdc_line_coding {
-	uint32_t rate;	   /* bits per second */
+	uint32_t rate;     /* bits per second */
 	uint8_t stop_bits; /* enum cdc_stop_bits */
-	uint8_t parity;	   /* enum cdc_parity */
+	uint8_t parity;    /* enum cdc_parity */
 	uint8_t data_bits; /* 5, 6, 7, 8 or 16 */
 };
 
@@ -127,6 +127,6 @@ ssize_t cdc_acm_serial_state_encode(uint8_t intf, uint16_t state, uint8_t *buf, 
  * -EMSGSIZE / -EPROTO for bad bytes.
  */
 ssize_t cdc_acm_serial_state_decode(uint16_t *intf, uint16_t *state, const uint8_t *buf,
-				    size_t len);
+                                    size_t len);
 
 #endif /* CDC_ACM_H */

@@ -29,8 +29,8 @@ typedef void (*CuseTtyFxDone)(CuseTty *t, int status, gpointer data);
 typedef struct {
 	/* Perform fx (flags TTY_FX_*, in the order tty_core.h gives); call
 	 * done(t, status, done_data) when finished, possibly at once. */
-	void (*fx)(CuseTty *t, const struct tty_core_fx *fx, CuseTtyFxDone done,
-		   gpointer done_data, gpointer user);
+	void (*fx)(CuseTty *t, const struct tty_core_fx *fx, CuseTtyFxDone done, gpointer done_data,
+	           gpointer user);
 	/* The core has bytes for the device (tty_core_tx_pull). */
 	void (*tx_kick)(CuseTty *t, gpointer user);
 	/* The core has rx room again. */
@@ -38,13 +38,13 @@ typedef struct {
 } CuseTtyBackend;
 
 typedef struct {
-	const char *name;  /* device name under /dev, e.g. "ttyUSBIP0" */
-	const char *cuse_path; /* "/dev/cuse" unless testing */
-	guint line;	   /* serial_struct.line */
-	gsize rx_size;	   /* tty_core rx buffer (0: default 64 KiB) */
-	gsize tx_size;	   /* tty_core tx queue (0: default) */
+	const char *name;            /* device name under /dev, e.g. "ttyUSBIP0" */
+	const char *cuse_path;       /* "/dev/cuse" unless testing */
+	guint line;                  /* serial_struct.line */
+	gsize rx_size;               /* tty_core rx buffer (0: default 64 KiB) */
+	gsize tx_size;               /* tty_core tx queue (0: default) */
 	gboolean keep_open_on_reset; /* see cuse_tty_link_lost() */
-	gboolean debug;	   /* libfuse debug output */
+	gboolean debug;              /* libfuse debug output */
 } CuseTtyConfig;
 
 /*
@@ -53,7 +53,7 @@ typedef struct {
  * say what to do: "load the cuse module: modprobe cuse", "run as root".
  */
 CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpointer user,
-		      GError **error);
+                      GError **error);
 /* Remove the node: pending callers get EIO, the session is destroyed. */
 void cuse_tty_free(CuseTty *t);
 

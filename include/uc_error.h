@@ -17,14 +17,14 @@ typedef enum {
 	UC_ERROR_CONNECT,      /* TCP connect failed */
 	UC_ERROR_PROTOCOL,     /* peer broke the USBIP protocol */
 	UC_ERROR_DISCONNECTED, /* link closed or reset */
-	UC_ERROR_NODEV,	       /* server has no such device */
-	UC_ERROR_BUSY,	       /* device imported by someone else */
+	UC_ERROR_NODEV,        /* server has no such device */
+	UC_ERROR_BUSY,         /* device imported by someone else */
 	UC_ERROR_IMPORT,       /* import refused for another reason */
 	UC_ERROR_TIMEOUT,      /* a request got no answer in time */
-	UC_ERROR_USB,	       /* a USB transfer failed (stall, ...) */
+	UC_ERROR_USB,          /* a USB transfer failed (stall, ...) */
 	UC_ERROR_NOT_ACM,      /* the device has no CDC-ACM function */
 	UC_ERROR_SELECTOR,     /* a --device selector is malformed */
-	UC_ERROR_CUSE,	       /* /dev/cuse missing or refused */
+	UC_ERROR_CUSE,         /* /dev/cuse missing or refused */
 } UcError;
 
 #endif /* UC_ERROR_H */

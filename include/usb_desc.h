@@ -38,11 +38,11 @@ enum usb_desc_type {
 #define USB_DT_CONFIG_SIZE    9u
 #define USB_DT_INTERFACE_SIZE 9u
 #define USB_DT_ENDPOINT_SIZE  7u
-#define USB_DT_IAD_SIZE	      8u
+#define USB_DT_IAD_SIZE       8u
 
 #define USB_DESC_MAX_INTERFACES 32u /* interface descriptors (alt settings count) */
-#define USB_DESC_MAX_ENDPOINTS	32u /* per interface descriptor */
-#define USB_DESC_MAX_IADS	16u
+#define USB_DESC_MAX_ENDPOINTS  32u /* per interface descriptor */
+#define USB_DESC_MAX_IADS       16u
 
 /* bmAttributes & 3 */
 enum usb_ep_type {
@@ -107,7 +107,7 @@ struct usb_config_desc {
 	uint8_t bConfigurationValue;
 	uint8_t iConfiguration;
 	uint8_t bmAttributes;
-	uint8_t bMaxPower; /* units of 2 mA (USB 2) */
+	uint8_t bMaxPower;       /* units of 2 mA (USB 2) */
 	unsigned num_interfaces; /* interface descriptors in intf[] */
 	struct usb_interface_desc intf[USB_DESC_MAX_INTERFACES];
 	unsigned num_iads;
@@ -136,7 +136,7 @@ ssize_t usb_desc_parse_config(struct usb_config_desc *c, const uint8_t *buf, siz
 /* The interface descriptor with number `num` and alternate setting `alt`,
  * or NULL. */
 const struct usb_interface_desc *usb_desc_find_interface(const struct usb_config_desc *c,
-							 uint8_t num, uint8_t alt);
+                                                         uint8_t num, uint8_t alt);
 
 /*
  * Walk class-specific descriptors in an `extra` span: on each call, *pos is
@@ -186,7 +186,7 @@ bool usb_desc_setup_is_in(const struct usb_setup *s);
 
 /* Standard request builders. */
 void usb_desc_setup_get_descriptor(struct usb_setup *s, uint8_t type, uint8_t index,
-				   uint16_t langid, uint16_t length);
+                                   uint16_t langid, uint16_t length);
 void usb_desc_setup_set_configuration(struct usb_setup *s, uint8_t value);
 
 #endif /* USB_DESC_H */

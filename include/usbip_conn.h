@@ -23,9 +23,9 @@
 
 /* Socket tuning (design.md 2): keepalive idle/interval/count and the TCP
  * user timeout after which unacknowledged data drops the link. */
-#define USBIP_CONN_KEEPIDLE_S	 10
-#define USBIP_CONN_KEEPINTVL_S	 2
-#define USBIP_CONN_KEEPCNT	 5
+#define USBIP_CONN_KEEPIDLE_S      10
+#define USBIP_CONN_KEEPINTVL_S     2
+#define USBIP_CONN_KEEPCNT         5
 #define USBIP_CONN_USER_TIMEOUT_MS 20000u
 /* Largest URB payload we ask for or send. */
 #define USBIP_CONN_MAX_URB (1u << 20)
@@ -41,13 +41,12 @@ typedef struct {
  * Split "HOST", "HOST:PORT", "[V6]:PORT" or "V6" into host and port (default
  * USBIP_PORT).  Returns FALSE with UC_ERROR_CONNECT on a malformed string.
  */
-gboolean usbip_conn_parse_server(const char *server, char **host, guint16 *port,
-				 GError **error);
+gboolean usbip_conn_parse_server(const char *server, char **host, guint16 *port, GError **error);
 
 /* List exported devices on their own connection.  The result is a
  * GPtrArray of UsbipExported (free with g_ptr_array_unref). */
-void usbip_conn_list_async(const char *server, GCancellable *cancellable,
-			   GAsyncReadyCallback cb, gpointer user);
+void usbip_conn_list_async(const char *server, GCancellable *cancellable, GAsyncReadyCallback cb,
+                           gpointer user);
 GPtrArray *usbip_conn_list_finish(GAsyncResult *res, GError **error);
 
 typedef struct _UsbipConn UsbipConn;
@@ -55,9 +54,8 @@ typedef struct _UsbipConn UsbipConn;
 /* Import busid; on success the connection is in URB mode and *dev holds the
  * record the server sent (busnum/devnum give the devid). */
 void usbip_conn_import_async(const char *server, const char *busid, GCancellable *cancellable,
-			     GAsyncReadyCallback cb, gpointer user);
-UsbipConn *usbip_conn_import_finish(GAsyncResult *res, struct usbip_device *dev,
-				    GError **error);
+                             GAsyncReadyCallback cb, gpointer user);
+UsbipConn *usbip_conn_import_finish(GAsyncResult *res, struct usbip_device *dev, GError **error);
 
 UsbipConn *usbip_conn_ref(UsbipConn *c);
 /* Dropping the last reference closes the socket without calling any
@@ -68,8 +66,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(UsbipConn, usbip_conn_unref)
 /* Result of one URB, valid during the callback only. */
 typedef struct {
 	guint32 seqnum;
-	gint status;	     /* 0, or -errno from the server, -ECONNRESET when
-				unlinked, -ESHUTDOWN when the link fell first */
+	gint status;         /* 0, or -errno from the server, -ECONNRESET when
+	                        unlinked, -ESHUTDOWN when the link fell first */
 	const guint8 *data;  /* IN payload (actual bytes), NULL for OUT */
 	gsize actual_length; /* bytes transferred */
 } UsbipUrbResult;
@@ -92,9 +90,8 @@ void usbip_conn_set_closed_func(UsbipConn *c, UsbipConnClosedFunc fn, gpointer u
  * interrupt endpoints, else 0.  Returns the seqnum (never 0), or 0 when the
  * connection is closed or the arguments are invalid (no callback then).
  */
-guint32 usbip_conn_submit(UsbipConn *c, guint8 ep_addr, const guint8 *setup,
-			  const guint8 *data, gsize len, gint interval, UsbipUrbFunc cb,
-			  gpointer user);
+guint32 usbip_conn_submit(UsbipConn *c, guint8 ep_addr, const guint8 *setup, const guint8 *data,
+                          gsize len, gint interval, UsbipUrbFunc cb, gpointer user);
 
 /* Ask the server to cancel a pending URB.  Its callback then runs with
  * -ECONNRESET, or with its real result if it had already completed.

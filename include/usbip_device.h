@@ -33,7 +33,7 @@ typedef struct {
 	gboolean has_vidpid;
 	guint16 vid, pid;
 	char serial[128]; /* "" = any */
-	gint index;	  /* -1 = not given */
+	gint index;       /* -1 = not given */
 } UsbipSelector;
 
 gboolean usbip_selector_parse(const char *text, UsbipSelector *sel, GError **error);
@@ -43,9 +43,9 @@ char *usbip_selector_to_string(const UsbipSelector *sel);
 gboolean usbip_selector_matches(const UsbipSelector *sel, const struct usbip_device *dev);
 
 typedef struct {
-	guint backoff_initial_ms;  /* first reconnect delay (default 250) */
-	guint backoff_max_ms;	   /* cap (default 10000) */
-	guint control_timeout_ms;  /* per control transfer (default 5000) */
+	guint backoff_initial_ms; /* first reconnect delay (default 250) */
+	guint backoff_max_ms;     /* cap (default 10000) */
+	guint control_timeout_ms; /* per control transfer (default 5000) */
 } UsbipDeviceConfig;
 
 void usbip_device_config_init(UsbipDeviceConfig *cfg);
@@ -55,10 +55,10 @@ typedef struct _UsbipDevice UsbipDevice;
 /* up: enumerated and configured, URBs may flow; down: link lost (error says
  * why) and a reconnect is scheduled.  Called on every change. */
 typedef void (*UsbipDeviceLinkFunc)(UsbipDevice *d, gboolean up, const GError *error,
-				    gpointer user);
+                                    gpointer user);
 
 UsbipDevice *usbip_device_new(const char *server, const UsbipSelector *sel,
-			      const UsbipDeviceConfig *cfg);
+                              const UsbipDeviceConfig *cfg);
 void usbip_device_free(UsbipDevice *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(UsbipDevice, usbip_device_free)
 
@@ -98,9 +98,9 @@ guint usbip_device_get_reconnects(UsbipDevice *d);
  * unanswered URB leaves the device in an unknown state), -EPIPE on a stall.
  */
 typedef void (*UsbipControlFunc)(UsbipDevice *d, int status, const guint8 *data, gsize len,
-				 gpointer user);
+                                 gpointer user);
 void usbip_device_control(UsbipDevice *d, const struct usb_setup *s, const guint8 *data,
-			  UsbipControlFunc cb, gpointer user);
+                          UsbipControlFunc cb, gpointer user);
 
 /* Report that a transfer saw a device-gone status: drop the link now and
  * reconnect. */
@@ -112,6 +112,6 @@ void usbip_device_link_lost(UsbipDevice *d, const char *why);
  * and stop reconnecting.  cb may be NULL.
  */
 void usbip_device_shutdown_async(UsbipDevice *d, guint timeout_ms, GAsyncReadyCallback cb,
-				 gpointer user);
+                                 gpointer user);
 
 #endif /* USBIP_DEVICE_H */

@@ -22,14 +22,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define USBIP_PORT	    3240
-#define USBIP_VERSION	    0x0111
-#define USBIP_OP_HDR_SIZE   8u
-#define USBIP_DEVICE_SIZE   312u
-#define USBIP_INTF_SIZE	    4u
-#define USBIP_URB_HDR_SIZE  48u
-#define USBIP_PATH_SIZE	    256u
-#define USBIP_BUSID_SIZE    32u
+#define USBIP_PORT            3240
+#define USBIP_VERSION         0x0111
+#define USBIP_OP_HDR_SIZE     8u
+#define USBIP_DEVICE_SIZE     312u
+#define USBIP_INTF_SIZE       4u
+#define USBIP_URB_HDR_SIZE    48u
+#define USBIP_PATH_SIZE       256u
+#define USBIP_BUSID_SIZE      32u
 #define USBIP_IMPORT_REQ_SIZE (USBIP_OP_HDR_SIZE + USBIP_BUSID_SIZE)
 /* Upper bound on interfaces per device record we accept from a peer. */
 #define USBIP_MAX_INTERFACES 32u
@@ -56,7 +56,7 @@ const char *usbip_proto_status_str(uint32_t status);
 
 struct usbip_op_hdr {
 	uint16_t version; /* USBIP_VERSION */
-	uint16_t code;	  /* enum usbip_op_code */
+	uint16_t code;    /* enum usbip_op_code */
 	uint32_t status;  /* enum usbip_op_status (0 in requests) */
 };
 
@@ -115,20 +115,19 @@ ssize_t usbip_proto_devlist_req_encode(uint8_t *buf, size_t len);
 ssize_t usbip_proto_devlist_head_encode(uint32_t status, uint32_t ndev, uint8_t *buf, size_t len);
 /* Checks version/code (OP_REP_DEVLIST); returns 12 and fills *status, *ndev. */
 ssize_t usbip_proto_devlist_head_decode(uint32_t *status, uint32_t *ndev, const uint8_t *buf,
-					size_t len);
+                                        size_t len);
 /* Decode one device record and its interface records from the span;
  * `intf` receives up to `max_intf` records (-EPROTO if bNumInterfaces is
  * larger than max_intf).  Returns the bytes consumed. */
 ssize_t usbip_proto_devlist_entry_decode(struct usbip_device *d, struct usbip_intf *intf,
-					 size_t max_intf, const uint8_t *buf, size_t len);
+                                         size_t max_intf, const uint8_t *buf, size_t len);
 ssize_t usbip_proto_devlist_entry_encode(const struct usbip_device *d,
-					 const struct usbip_intf *intf, uint8_t *buf, size_t len);
+                                         const struct usbip_intf *intf, uint8_t *buf, size_t len);
 
 /* OP_REQ_IMPORT: header + busid[32].  Encode: -EINVAL if busid is empty or
  * longer than 31 bytes.  Decode: checks code OP_REQ_IMPORT, NUL-terminates. */
 ssize_t usbip_proto_import_req_encode(const char *busid, uint8_t *buf, size_t len);
-ssize_t usbip_proto_import_req_decode(char busid[USBIP_BUSID_SIZE], const uint8_t *buf,
-				      size_t len);
+ssize_t usbip_proto_import_req_decode(char busid[USBIP_BUSID_SIZE], const uint8_t *buf, size_t len);
 /* OP_REP_IMPORT head is a plain OP header (code OP_REP_IMPORT); on status
  * OK a device record follows (no interface records).  Use the op_hdr and
  * device functions. */
@@ -159,7 +158,7 @@ struct usbip_urb_hdr {
 	uint32_t seqnum;
 	uint32_t devid;
 	uint32_t direction; /* enum usbip_dir; 0 in replies from real servers */
-	uint32_t ep;	    /* endpoint number 0..15, no 0x80 bit */
+	uint32_t ep;        /* endpoint number 0..15, no 0x80 bit */
 	union {
 		struct {
 			uint32_t transfer_flags;
@@ -211,6 +210,6 @@ ssize_t usbip_proto_cmd_submit_payload(const struct usbip_urb_hdr *h, size_t max
  * number_of_packets > 0; -EINVAL when h is not a RET_SUBMIT.
  */
 ssize_t usbip_proto_ret_submit_payload(const struct usbip_urb_hdr *h, enum usbip_dir dir,
-				       size_t requested_len);
+                                       size_t requested_len);
 
 #endif /* USBIP_PROTO_H */

@@ -11,7 +11,7 @@ struct _AcmBridge {
 	struct tty_core *core;
 	AcmPort *port;
 	GList *fx_runs; /* FxRun* waiting for the device */
-	gboolean lost;	/* the link fell since the node was made */
+	gboolean lost;  /* the link fell since the node was made */
 };
 
 static guint64 now_us(void)
@@ -39,7 +39,7 @@ static void pump_tx(AcmBridge *b)
 		if (took < n) {
 			/* cannot happen (n <= room); never lose bytes silently */
 			g_warning("%s: port took %zu of %zu bytes", cuse_tty_get_name(b->tty), took,
-				  n);
+			          n);
 			tty_core_tx_ack(b->core, n - took, now_us());
 		}
 	}
@@ -62,8 +62,7 @@ static void port_tx_progress(AcmPort *p, gsize confirmed, gsize discarded, gpoin
 static void port_tx_failed(AcmPort *p, gsize lost, gpointer user)
 {
 	AcmBridge *b = user;
-	g_message("%s: %zu written bytes were lost with the link", cuse_tty_get_name(b->tty),
-		  lost);
+	g_message("%s: %zu written bytes were lost with the link", cuse_tty_get_name(b->tty), lost);
 	tty_core_tx_ack(b->core, lost, now_us());
 	cuse_tty_sync(b->tty);
 }
@@ -108,13 +107,20 @@ static void port_link(AcmPort *p, gboolean up, const GError *error, gpointer use
 	}
 	b->lost = TRUE;
 	g_message("%s: device lost%s%s", cuse_tty_get_name(b->tty), error ? ": " : "",
-		  error ? error->message : "");
+	          error ? error->message : "");
 	cuse_tty_link_lost(b->tty);
 }
 
 /* ---- device actions from ioctls, open and close ---- */
 
-typedef enum { STEP_LINES, STEP_CODING, STEP_BREAK_ON, STEP_BREAK_WAIT, STEP_BREAK_OFF, STEP_DONE } Step;
+typedef enum {
+	STEP_LINES,
+	STEP_CODING,
+	STEP_BREAK_ON,
+	STEP_BREAK_WAIT,
+	STEP_BREAK_OFF,
+	STEP_DONE
+} Step;
 
 typedef struct {
 	AcmBridge *b;
@@ -200,8 +206,8 @@ static void fx_next(FxRun *r)
 	}
 }
 
-static void tty_fx(CuseTty *t, const struct tty_core_fx *fx, CuseTtyFxDone done,
-		   gpointer done_data, gpointer user)
+static void tty_fx(CuseTty *t, const struct tty_core_fx *fx, CuseTtyFxDone done, gpointer done_data,
+                   gpointer user)
 {
 	AcmBridge *b = user;
 	FxRun *r = g_new0(FxRun, 1);
@@ -221,19 +227,19 @@ static void tty_fx(CuseTty *t, const struct tty_core_fx *fx, CuseTtyFxDone done,
 /* ---- life cycle ---- */
 
 AcmBridge *acm_bridge_new(UsbipDevice *dev, guint index, const CuseTtyConfig *tty_cfg,
-			  const AcmPortConfig *port_cfg, GError **error)
+                          const AcmPortConfig *port_cfg, GError **error)
 {
 	static const CuseTtyBackend be = {
-		.fx = tty_fx,
-		.tx_kick = tty_tx_kick,
-		.rx_space = tty_rx_space,
+	    .fx = tty_fx,
+	    .tx_kick = tty_tx_kick,
+	    .rx_space = tty_rx_space,
 	};
 	static const AcmPortCallbacks pcb = {
-		.rx = port_rx,
-		.tx_progress = port_tx_progress,
-		.tx_failed = port_tx_failed,
-		.serial_state = port_serial_state,
-		.link = port_link,
+	    .rx = port_rx,
+	    .tx_progress = port_tx_progress,
+	    .tx_failed = port_tx_failed,
+	    .serial_state = port_serial_state,
+	    .link = port_link,
 	};
 	AcmBridge *b = g_new0(AcmBridge, 1);
 	b->dev = dev;

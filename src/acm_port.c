@@ -91,14 +91,13 @@ void acm_port_get_stats(AcmPort *p, AcmPortStats *st)
 static gboolean status_means_gone(int status)
 {
 	/* What servers send when the device left or the link is going away. */
-	return status == -ESHUTDOWN || status == -ENODEV || status == -EPROTO ||
-	       status == -ENOENT;
+	return status == -ESHUTDOWN || status == -ENODEV || status == -EPROTO || status == -ENOENT;
 }
 
 /* ---- clear halt after a stall ---- */
 
 static void clear_halt_done(UsbipDevice *d, int status, const guint8 *data, gsize len,
-			    gpointer user)
+                            gpointer user)
 {
 	AcmPort *p = user;
 	if (status < 0)
@@ -113,11 +112,11 @@ static void clear_halt_done(UsbipDevice *d, int status, const guint8 *data, gsiz
 static void clear_halt(AcmPort *p, guint8 ep)
 {
 	struct usb_setup s = {
-		.bmRequestType = 0x02, /* host-to-device, standard, endpoint */
-		.bRequest = USB_REQ_CLEAR_FEATURE,
-		.wValue = 0, /* ENDPOINT_HALT */
-		.wIndex = ep,
-		.wLength = 0,
+	    .bmRequestType = 0x02, /* host-to-device, standard, endpoint */
+	    .bRequest = USB_REQ_CLEAR_FEATURE,
+	    .wValue = 0, /* ENDPOINT_HALT */
+	    .wIndex = ep,
+	    .wLength = 0,
 	};
 	p->st.stalls++;
 	usbip_device_control(p->dev, &s, NULL, clear_halt_done, p);
@@ -174,9 +173,10 @@ static void rx_done(UsbipConn *c, const UsbipUrbResult *r, gpointer user)
 				gsize took = p->cb.rx(p, r->data, r->actual_length, p->user);
 				if (took < r->actual_length)
 					g_byte_array_append(p->rx_held, r->data + took,
-							    (guint)(r->actual_length - took));
+					                    (guint)(r->actual_length - took));
 			}
-			p->st.rx_held_max = MAX(p->st.rx_held_max, p->rx_held->len - p->rx_held_off);
+			p->st.rx_held_max =
+			    MAX(p->st.rx_held_max, p->rx_held->len - p->rx_held_off);
 		}
 		rx_fill(p);
 		return;
@@ -205,7 +205,7 @@ static void rx_fill(AcmPort *p)
 		return;
 	while (p->rx_seqs->len < p->cfg.rx_urbs) {
 		guint32 seq = usbip_conn_submit(p->conn, p->f.bulk_in_ep, NULL, NULL, p->rx_size, 0,
-						rx_done, p);
+		                                rx_done, p);
 		if (!seq)
 			return;
 		g_array_append_val(p->rx_seqs, seq);
@@ -374,7 +374,7 @@ static void notify_submit(AcmPort *p)
 	/* A SERIAL_STATE is 10 bytes and may span packets of a small endpoint. */
 	gsize len = MAX(16u, p->f.notify_mps);
 	p->notify_seq = usbip_conn_submit(p->conn, p->f.notify_ep, NULL, NULL, len,
-					  MAX(1, p->f.notify_interval), notify_done, p);
+	                                  MAX(1, p->f.notify_interval), notify_done, p);
 }
 
 /* ---- control requests ---- */
@@ -400,8 +400,8 @@ static void ctrl_done(UsbipDevice *d, int status, const guint8 *data, gsize len,
 	g_free(r);
 }
 
-static void ctrl_send(AcmPort *p, const struct usb_setup *s, const guint8 *data,
-		      AcmPortDoneFunc cb, AcmPortLineCodingFunc lc_cb, gpointer user)
+static void ctrl_send(AcmPort *p, const struct usb_setup *s, const guint8 *data, AcmPortDoneFunc cb,
+                      AcmPortLineCodingFunc lc_cb, gpointer user)
 {
 	CtrlReq *r = g_new0(CtrlReq, 1);
 	r->p = p;
@@ -432,7 +432,7 @@ static void send_lines(AcmPort *p, AcmPortDoneFunc cb, gpointer user)
 }
 
 void acm_port_set_line_coding(AcmPort *p, const struct cdc_line_coding *lc, AcmPortDoneFunc cb,
-			      gpointer user)
+                              gpointer user)
 {
 	guint8 buf[CDC_LINE_CODING_SIZE];
 	if (cdc_acm_line_coding_encode(lc, buf, sizeof(buf)) < 0) {
@@ -514,8 +514,8 @@ static void on_link(UsbipDevice *d, gboolean up, const GError *error, gpointer u
 	p->f = *f;
 	p->rx_size = p->cfg.rx_urb_size;
 	if (p->f.bulk_in_mps)
-		p->rx_size = (p->rx_size + p->f.bulk_in_mps - 1) / p->f.bulk_in_mps *
-			     p->f.bulk_in_mps;
+		p->rx_size =
+		    (p->rx_size + p->f.bulk_in_mps - 1) / p->f.bulk_in_mps * p->f.bulk_in_mps;
 	p->conn = usbip_conn_ref(usbip_device_get_conn(d));
 	p->up = TRUE;
 	/* The server reset the device after the last disconnect: tell it
@@ -532,7 +532,7 @@ static void on_link(UsbipDevice *d, gboolean up, const GError *error, gpointer u
 }
 
 AcmPort *acm_port_new(UsbipDevice *dev, guint index, const AcmPortConfig *cfg,
-		      const AcmPortCallbacks *cb, gpointer user)
+                      const AcmPortCallbacks *cb, gpointer user)
 {
 	AcmPort *p = g_new0(AcmPort, 1);
 	p->dev = dev;

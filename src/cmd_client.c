@@ -34,8 +34,8 @@ static void list_done(GObject *src, GAsyncResult *res, gpointer user)
 
 static const char *speed_str(guint32 s)
 {
-	static const char *names[] = {"unknown", "low", "full", "high", "wireless", "super",
-				      "super+"};
+	static const char *names[] = {"unknown",  "low",   "full",  "high",
+	                              "wireless", "super", "super+"};
 	return s < G_N_ELEMENTS(names) ? names[s] : "unknown";
 }
 
@@ -72,13 +72,13 @@ int cmd_client_list(const char *server, gboolean json, GError **error)
 			const UsbipExported *e = g_ptr_array_index(list, i);
 			g_autofree char *path = g_strescape(e->dev.path, NULL);
 			g_string_append_printf(
-				s,
-				"%s\n  {\"busid\": \"%s\", \"vid\": \"%04x\", \"pid\": \"%04x\", "
-				"\"bcdDevice\": \"%04x\", \"speed\": \"%s\", \"class\": %u, "
-				"\"interfaces\": %u, \"acm_functions\": %u, \"path\": \"%s\"}",
-				i ? "," : "", e->dev.busid, e->dev.idVendor, e->dev.idProduct,
-				e->dev.bcdDevice, speed_str(e->dev.speed), e->dev.bDeviceClass,
-				e->n_intf, count_acm(e), path);
+			    s,
+			    "%s\n  {\"busid\": \"%s\", \"vid\": \"%04x\", \"pid\": \"%04x\", "
+			    "\"bcdDevice\": \"%04x\", \"speed\": \"%s\", \"class\": %u, "
+			    "\"interfaces\": %u, \"acm_functions\": %u, \"path\": \"%s\"}",
+			    i ? "," : "", e->dev.busid, e->dev.idVendor, e->dev.idProduct,
+			    e->dev.bcdDevice, speed_str(e->dev.speed), e->dev.bDeviceClass,
+			    e->n_intf, count_acm(e), path);
 		}
 		g_string_append(s, list->len ? "\n]\n" : "]\n");
 		fputs(s->str, stdout);
@@ -157,7 +157,7 @@ static gsize cat_rx(AcmPort *p, const guint8 *data, gsize len, gpointer user)
 			continue;
 		if (n <= 0) {
 			g_set_error(&c->error, G_IO_ERROR, g_io_error_from_errno(errno),
-				    "writing to stdout: %s", g_strerror(errno));
+			            "writing to stdout: %s", g_strerror(errno));
 			cat_stop(c, 1);
 			return len;
 		}
@@ -236,16 +236,16 @@ static void cat_started(GObject *src, GAsyncResult *res, gpointer user)
 	}
 	if (usbip_device_get_n_functions(c->dev) <= c->opt->function) {
 		g_set_error(&c->error, UC_ERROR, UC_ERROR_NOT_ACM,
-			    "the device has %u ACM function(s); there is no function %u",
-			    usbip_device_get_n_functions(c->dev), c->opt->function);
+		            "the device has %u ACM function(s); there is no function %u",
+		            usbip_device_get_n_functions(c->dev), c->opt->function);
 		cat_stop(c, 1);
 		return;
 	}
 	static const AcmPortCallbacks cb = {
-		.rx = cat_rx,
-		.tx_progress = cat_tx_progress,
-		.tx_failed = cat_tx_failed,
-		.link = cat_link,
+	    .rx = cat_rx,
+	    .tx_progress = cat_tx_progress,
+	    .tx_failed = cat_tx_failed,
+	    .link = cat_link,
 	};
 	c->port = acm_port_new(c->dev, c->opt->function, NULL, &cb, c);
 	struct cdc_line_coding lc = {.rate = c->opt->baud, .data_bits = 8};
@@ -262,7 +262,7 @@ static gboolean cat_signal(gpointer user)
 }
 
 int cmd_client_cat(const char *server, const UsbipSelector *sel, const CmdCatOptions *opt,
-		   GError **error)
+                   GError **error)
 {
 	CatCtx c = {.opt = opt, .loop = g_main_loop_new(NULL, FALSE)};
 	c.dev = usbip_device_new(server, sel, NULL);

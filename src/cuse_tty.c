@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#define G_LOG_DOMAIN "cuse-tty"
+#define G_LOG_DOMAIN     "cuse-tty"
 #define FUSE_USE_VERSION 35
 
 #include "cuse_tty.h"
@@ -192,10 +192,10 @@ static void core_rx_space(size_t room, void *user)
 }
 
 static const struct tty_core_ops core_ops = {
-	.complete = core_complete,
-	.poll_notify = core_poll_notify,
-	.tx_kick = core_tx_kick,
-	.rx_space = core_rx_space,
+    .complete = core_complete,
+    .poll_notify = core_poll_notify,
+    .tx_kick = core_tx_kick,
+    .rx_space = core_rx_space,
 };
 
 /* ---- signals: FUSE interrupts ---- */
@@ -345,8 +345,8 @@ static void t_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info
 	Op *op = op_new(t, OP_READ, req, f);
 	op->buf = g_malloc(MAX(size, 1));
 	op->len = size;
-	ssize_t r = tty_core_read(t->core, op, op->buf, size, (fi->flags & O_NONBLOCK) != 0,
-				  now_us());
+	ssize_t r =
+	    tty_core_read(t->core, op, op->buf, size, (fi->flags & O_NONBLOCK) != 0, now_us());
 	if (r == TTY_CORE_PENDING) {
 		fuse_req_interrupt_func(req, interrupt_cb, op);
 	} else {
@@ -360,7 +360,7 @@ static void t_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info
 }
 
 static void t_write(fuse_req_t req, const char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+                    struct fuse_file_info *fi)
 {
 	CuseTty *t = fuse_req_userdata(req);
 	File *f = file_of(fi);
@@ -372,8 +372,8 @@ static void t_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 	/* the request buffer dies with this callback; a blocked write keeps a copy */
 	op->buf = g_memdup2(buf, size);
 	op->len = size;
-	ssize_t r = tty_core_write(t->core, op, op->buf, size, (fi->flags & O_NONBLOCK) != 0,
-				   now_us());
+	ssize_t r =
+	    tty_core_write(t->core, op, op->buf, size, (fi->flags & O_NONBLOCK) != 0, now_us());
 	if (r == TTY_CORE_PENDING) {
 		fuse_req_interrupt_func(req, interrupt_cb, op);
 	} else {
@@ -438,8 +438,8 @@ static void t_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollha
 	if (file_hung_up(t, f)) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
-		fuse_reply_poll(req, POLLIN | POLLOUT | POLLHUP | POLLERR | POLLRDNORM |
-					     POLLWRNORM);
+		fuse_reply_poll(req,
+		                POLLIN | POLLOUT | POLLHUP | POLLERR | POLLRDNORM | POLLWRNORM);
 		return;
 	}
 	/* One registration a file: the kernel sends a new handle each poll. */
@@ -461,30 +461,30 @@ static void t_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollha
 /* ---- ioctl ---- */
 
 static void ioctl_run(CuseTty *t, fuse_req_t req, File *f, unsigned int cmd, unsigned long arg,
-		      const void *in, gsize in_len, gsize out_size, enum tty_ioctl_phase phase);
+                      const void *in, gsize in_len, gsize out_size, enum tty_ioctl_phase phase);
 
 static void reply_ioctl_rerun(Op *op)
 {
 	CuseTty *t = op->t;
 	ioctl_run(t, op->req, op->file, op->cmd, op->arg, op->buf, op->len, op->out_size,
-		  TTY_IOCTL_DRAINED);
+	          TTY_IOCTL_DRAINED);
 	op_free(op);
 }
 
 static void ioctl_run(CuseTty *t, fuse_req_t req, File *f, unsigned int cmd, unsigned long arg,
-		      const void *in, gsize in_len, gsize out_size, enum tty_ioctl_phase phase)
+                      const void *in, gsize in_len, gsize out_size, enum tty_ioctl_phase phase)
 {
 	g_autofree guint8 *out = out_size ? g_malloc0(out_size) : NULL;
 	struct tty_ioctl_req r = {
-		.cmd = cmd,
-		.arg = arg,
-		.in = in,
-		.in_len = in_len,
-		.out = out,
-		.out_len = out_size,
-		.phase = phase,
-		.cap_sys_admin = phase == TTY_IOCTL_START ? caller_is_admin(req) : FALSE,
-		.now = now_us(),
+	    .cmd = cmd,
+	    .arg = arg,
+	    .in = in,
+	    .in_len = in_len,
+	    .out = out,
+	    .out_len = out_size,
+	    .phase = phase,
+	    .cap_sys_admin = phase == TTY_IOCTL_START ? caller_is_admin(req) : FALSE,
+	    .now = now_us(),
 	};
 	struct tty_ioctl_result res = {0};
 	tty_ioctl_handle(&t->dev, &r, &res);
@@ -536,7 +536,7 @@ static void ioctl_run(CuseTty *t, fuse_req_t req, File *f, unsigned int cmd, uns
 }
 
 static void t_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
-		    unsigned int flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+                    unsigned int flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
 	CuseTty *t = fuse_req_userdata(req);
 	File *f = file_of(fi);
@@ -552,19 +552,18 @@ static void t_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *f
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	if (e->arg == TTY_IOCTL_ARG_PTR &&
-	    (in_bufsz < e->in_size || out_bufsz < e->out_size)) {
+	if (e->arg == TTY_IOCTL_ARG_PTR && (in_bufsz < e->in_size || out_bufsz < e->out_size)) {
 		/* Unrestricted ioctls arrive without data: ask the kernel to
 		 * copy the sizes our table knows (libfuse example/cuse.c). */
 		struct iovec iov_in = {arg, e->in_size};
 		struct iovec iov_out = {arg, e->out_size};
 		fuse_reply_ioctl_retry(req, e->in_size ? &iov_in : NULL, e->in_size ? 1 : 0,
-				       e->out_size ? &iov_out : NULL, e->out_size ? 1 : 0);
+		                       e->out_size ? &iov_out : NULL, e->out_size ? 1 : 0);
 		return;
 	}
 	ioctl_run(t, req, f, ucmd, (unsigned long)(uintptr_t)arg, in_buf,
-		  e->arg == TTY_IOCTL_ARG_PTR ? e->in_size : 0,
-		  e->arg == TTY_IOCTL_ARG_PTR ? e->out_size : 0, TTY_IOCTL_START);
+	          e->arg == TTY_IOCTL_ARG_PTR ? e->in_size : 0,
+	          e->arg == TTY_IOCTL_ARG_PTR ? e->out_size : 0, TTY_IOCTL_START);
 }
 
 static void t_init_done(void *userdata)
@@ -575,15 +574,15 @@ static void t_init_done(void *userdata)
 }
 
 static const struct cuse_lowlevel_ops clops = {
-	.init_done = t_init_done,
-	.open = t_open,
-	.read = t_read,
-	.write = t_write,
-	.flush = t_flush,
-	.release = t_release,
-	.fsync = t_fsync,
-	.ioctl = t_ioctl,
-	.poll = t_poll,
+    .init_done = t_init_done,
+    .open = t_open,
+    .read = t_read,
+    .write = t_write,
+    .flush = t_flush,
+    .release = t_release,
+    .fsync = t_fsync,
+    .ioctl = t_ioctl,
+    .poll = t_poll,
 };
 
 /* ---- session on the GLib main loop ---- */
@@ -600,7 +599,7 @@ static gboolean session_cb(gint fd, GIOCondition cond, gpointer user)
 			return G_SOURCE_CONTINUE;
 		if (res <= 0 || fuse_session_exited(t->se)) {
 			g_warning("/dev/%s: the kernel closed the CUSE channel (%s)", t->name,
-				  res < 0 ? g_strerror(-res) : "exit");
+			          res < 0 ? g_strerror(-res) : "exit");
 			t->watch = 0;
 			return G_SOURCE_REMOVE;
 		}
@@ -610,7 +609,7 @@ static gboolean session_cb(gint fd, GIOCondition cond, gpointer user)
 }
 
 CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpointer user,
-		      GError **error)
+                      GError **error)
 {
 	const char *path = cfg->cuse_path ? cfg->cuse_path : "/dev/cuse";
 	int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -618,14 +617,14 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 		int e = errno;
 		if (e == ENOENT || e == ENODEV || e == ENXIO)
 			g_set_error(error, UC_ERROR, UC_ERROR_CUSE,
-				    "%s is missing: load the cuse module: modprobe cuse", path);
+			            "%s is missing: load the cuse module: modprobe cuse", path);
 		else if (e == EACCES || e == EPERM)
 			g_set_error(error, UC_ERROR, UC_ERROR_CUSE,
-				    "cannot open %s: %s (run usbip-cuse as root)", path,
-				    g_strerror(e));
+			            "cannot open %s: %s (run usbip-cuse as root)", path,
+			            g_strerror(e));
 		else
 			g_set_error(error, UC_ERROR, UC_ERROR_CUSE, "cannot open %s: %s", path,
-				    g_strerror(e));
+			            g_strerror(e));
 		return NULL;
 	}
 	CuseTty *t = g_new0(CuseTty, 1);
@@ -637,10 +636,10 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 	t->ops = g_hash_table_new(NULL, NULL);
 	t->files = g_hash_table_new(NULL, NULL);
 	struct tty_core_config cc = {
-		.rx_size = cfg->rx_size,
-		.tx_size = cfg->tx_size,
-		.ops = &core_ops,
-		.user = t,
+	    .rx_size = cfg->rx_size,
+	    .tx_size = cfg->tx_size,
+	    .ops = &core_ops,
+	    .user = t,
 	};
 	int rc = tty_core_new(&t->core, &cc);
 	if (rc < 0) {
@@ -654,9 +653,9 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 	g_autofree char *devname = g_strdup_printf("DEVNAME=%s", cfg->name);
 	const char *dev_info[] = {devname};
 	struct cuse_info ci = {
-		.dev_info_argc = 1,
-		.dev_info_argv = dev_info,
-		.flags = CUSE_UNRESTRICTED_IOCTL,
+	    .dev_info_argc = 1,
+	    .dev_info_argv = dev_info,
+	    .flags = CUSE_UNRESTRICTED_IOCTL,
 	};
 	char *argv[] = {"usbip-cuse", cfg->debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(cfg->debug ? 2 : 1, argv);
@@ -677,8 +676,8 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	t->watch = g_unix_fd_add(fuse_session_fd(t->se), G_IO_IN | G_IO_HUP | G_IO_ERR,
-				 session_cb, t);
+	t->watch =
+	    g_unix_fd_add(fuse_session_fd(t->se), G_IO_IN | G_IO_HUP | G_IO_ERR, session_cb, t);
 	return t;
 }
 

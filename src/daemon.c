@@ -102,7 +102,7 @@ static gboolean ready_poll(gpointer user)
 	}
 	if (g_get_monotonic_time() > d->ready_deadline) {
 		g_set_error(&d->error, UC_ERROR, UC_ERROR_CUSE,
-			    "the kernel did not create the device nodes (CUSE_INIT unanswered)");
+		            "the kernel did not create the device nodes (CUSE_INIT unanswered)");
 		g_main_loop_quit(d->loop);
 		return G_SOURCE_REMOVE;
 	}
@@ -133,8 +133,8 @@ static void daemon_stop(Daemon *d)
 {
 	d->stopping = d->devices->len;
 	for (guint i = 0; i < d->devices->len; i++)
-		usbip_device_shutdown_async(g_ptr_array_index(d->devices, i), 1000,
-					    device_stopped, d);
+		usbip_device_shutdown_async(g_ptr_array_index(d->devices, i), 1000, device_stopped,
+		                            d);
 	if (d->stopping)
 		g_main_loop_run(d->loop);
 	g_ptr_array_set_size(d->bridges, 0);
@@ -193,39 +193,39 @@ int daemon_main(int argc, char **argv)
 	gboolean foreground = FALSE, verbose = FALSE, keep_open = FALSE, fuse_debug = FALSE;
 	gint rx_buffer = 65536, backoff_max = 10000, rx_urbs = 16, urb_size = 16384;
 	const GOptionEntry entries[] = {
-		{"server", 's', 0, G_OPTION_ARG_STRING, &server,
-		 "USBIP server (default " DEFAULT_SERVER ", port 3240)", "HOST[:PORT]"},
-		{"device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &selectors,
-		 "Device to attach (repeatable): BUSID, VID:PID, VID:PID:SERIAL, VID:PID#N",
-		 "SELECTOR"},
-		{"name", 'n', 0, G_OPTION_ARG_STRING, &pattern,
-		 "Node name pattern, one %u for the number (default " DEFAULT_NAME ")", "PATTERN"},
-		{"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
-		 "Stay in the foreground (default: detach once the nodes exist)", NULL},
-		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL},
-		{"keep-open-on-reset", 0, 0, G_OPTION_ARG_NONE, &keep_open,
-		 "Keep open files usable across a link loss (default: hang them up once)", NULL},
-		{"rx-buffer", 0, 0, G_OPTION_ARG_INT, &rx_buffer,
-		 "Receive buffer per node in bytes (65536)", "BYTES"},
-		{"rx-urbs", 0, 0, G_OPTION_ARG_INT, &rx_urbs, "Bulk-IN reads in flight (16)", "N"},
-		{"urb-size", 0, 0, G_OPTION_ARG_INT, &urb_size,
-		 "Bytes per bulk read/write URB (16384)", "BYTES"},
-		{"backoff-max", 0, 0, G_OPTION_ARG_INT, &backoff_max,
-		 "Longest reconnect delay in ms (10000)", "MS"},
-		{"cuse-device", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &cuse_path,
-		 "CUSE control device", "PATH"},
-		{"debug-fuse", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &fuse_debug,
-		 "libfuse debug output", NULL},
-		{NULL},
+	    {"server", 's', 0, G_OPTION_ARG_STRING, &server,
+	     "USBIP server (default " DEFAULT_SERVER ", port 3240)", "HOST[:PORT]"},
+	    {"device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &selectors,
+	     "Device to attach (repeatable): BUSID, VID:PID, VID:PID:SERIAL, VID:PID#N",
+	     "SELECTOR"},
+	    {"name", 'n', 0, G_OPTION_ARG_STRING, &pattern,
+	     "Node name pattern, one %u for the number (default " DEFAULT_NAME ")", "PATTERN"},
+	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
+	     "Stay in the foreground (default: detach once the nodes exist)", NULL},
+	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL},
+	    {"keep-open-on-reset", 0, 0, G_OPTION_ARG_NONE, &keep_open,
+	     "Keep open files usable across a link loss (default: hang them up once)", NULL},
+	    {"rx-buffer", 0, 0, G_OPTION_ARG_INT, &rx_buffer,
+	     "Receive buffer per node in bytes (65536)", "BYTES"},
+	    {"rx-urbs", 0, 0, G_OPTION_ARG_INT, &rx_urbs, "Bulk-IN reads in flight (16)", "N"},
+	    {"urb-size", 0, 0, G_OPTION_ARG_INT, &urb_size, "Bytes per bulk read/write URB (16384)",
+	     "BYTES"},
+	    {"backoff-max", 0, 0, G_OPTION_ARG_INT, &backoff_max,
+	     "Longest reconnect delay in ms (10000)", "MS"},
+	    {"cuse-device", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &cuse_path,
+	     "CUSE control device", "PATH"},
+	    {"debug-fuse", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &fuse_debug,
+	     "libfuse debug output", NULL},
+	    {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- serial ports over USBIP");
 	GError *error = NULL;
 	g_option_context_set_summary(
-		ctx, "Import USB CDC-ACM serial devices from a USBIP server and expose each ACM\n"
-		     "function as a tty node /dev/ttyUSBIP0, /dev/ttyUSBIP1, ... through CUSE.\n"
-		     "The nodes stay while the server, network or device is away; the daemon\n"
-		     "reconnects and sets the device up again.\n\n"
-		     "Other commands: `usbip-cuse list [HOST]`, `usbip-cuse cat --help`.");
+	    ctx, "Import USB CDC-ACM serial devices from a USBIP server and expose each ACM\n"
+	         "function as a tty node /dev/ttyUSBIP0, /dev/ttyUSBIP1, ... through CUSE.\n"
+	         "The nodes stay while the server, network or device is away; the daemon\n"
+	         "reconnects and sets the device up again.\n\n"
+	         "Other commands: `usbip-cuse list [HOST]`, `usbip-cuse cat --help`.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		fprintf(stderr, "usbip-cuse: %s\n", error->message);
@@ -237,8 +237,9 @@ int daemon_main(int argc, char **argv)
 		return 2;
 	}
 	if (!selectors || !selectors[0]) {
-		fprintf(stderr, "usbip-cuse: name at least one --device (see `usbip-cuse list %s`)\n",
-			server);
+		fprintf(stderr,
+		        "usbip-cuse: name at least one --device (see `usbip-cuse list %s`)\n",
+		        server);
 		return 2;
 	}
 	if (!valid_pattern(pattern)) {
@@ -268,13 +269,15 @@ int daemon_main(int argc, char **argv)
 	if (probe < 0) {
 		int e = errno;
 		if (e == ENOENT || e == ENODEV || e == ENXIO)
-			fprintf(stderr, "usbip-cuse: %s is missing: load the cuse module: modprobe cuse\n",
-				cuse_path);
+			fprintf(stderr,
+			        "usbip-cuse: %s is missing: load the cuse module: modprobe cuse\n",
+			        cuse_path);
 		else if (e == EACCES || e == EPERM)
 			fprintf(stderr, "usbip-cuse: cannot open %s: %s (run usbip-cuse as root)\n",
-				cuse_path, g_strerror(e));
+			        cuse_path, g_strerror(e));
 		else
-			fprintf(stderr, "usbip-cuse: cannot open %s: %s\n", cuse_path, g_strerror(e));
+			fprintf(stderr, "usbip-cuse: cannot open %s: %s\n", cuse_path,
+			        g_strerror(e));
 		g_free(sels);
 		return 1;
 	}
@@ -324,22 +327,22 @@ int daemon_main(int argc, char **argv)
 		for (guint f = 0; !d.error && f < usbip_device_get_n_functions(dev); f++) {
 			g_autofree char *name = node_name(pattern, node);
 			CuseTtyConfig tcfg = {
-				.name = name,
-				.cuse_path = cuse_path,
-				.line = node,
-				.rx_size = (gsize)rx_buffer,
-				.keep_open_on_reset = keep_open,
-				.debug = fuse_debug,
+			    .name = name,
+			    .cuse_path = cuse_path,
+			    .line = node,
+			    .rx_size = (gsize)rx_buffer,
+			    .keep_open_on_reset = keep_open,
+			    .debug = fuse_debug,
 			};
 			AcmBridge *b = acm_bridge_new(dev, f, &tcfg, &pcfg, &d.error);
 			if (!b)
 				break;
 			g_ptr_array_add(d.bridges, b);
 			g_message("/dev/%s: %s %s %04x:%04x \"%s\" serial \"%s\" function %u", name,
-				  server, usbip_device_get_busid(dev),
-				  usbip_device_get_descriptor(dev)->idVendor,
-				  usbip_device_get_descriptor(dev)->idProduct,
-				  usbip_device_get_product(dev), usbip_device_get_serial(dev), f);
+			          server, usbip_device_get_busid(dev),
+			          usbip_device_get_descriptor(dev)->idVendor,
+			          usbip_device_get_descriptor(dev)->idProduct,
+			          usbip_device_get_product(dev), usbip_device_get_serial(dev), f);
 			node++;
 		}
 	}

@@ -40,15 +40,15 @@ static int main_list(int argc, char **argv)
 {
 	gboolean json = FALSE;
 	const GOptionEntry entries[] = {
-		{"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL},
-		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
-		{NULL},
+	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL},
+	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
+	    {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("[HOST[:PORT]]");
 	GError *error = NULL;
 	g_option_context_set_summary(ctx, "List the devices a USBIP server exports; the ACM "
-					  "column counts CDC-ACM serial functions.\n"
-					  "HOST defaults to " DEFAULT_SERVER ", PORT to 3240.");
+	                                  "column counts CDC-ACM serial functions.\n"
+	                                  "HOST defaults to " DEFAULT_SERVER ", PORT to 3240.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		return fail(error);
@@ -70,23 +70,23 @@ static int main_cat(int argc, char **argv)
 	gint baud = 115200, function = 0, idle_ms = 0;
 	gint64 bytes = 0;
 	const GOptionEntry entries[] = {
-		{"server", 's', 0, G_OPTION_ARG_STRING, &server, "USBIP server", "HOST[:PORT]"},
-		{"device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device to attach", "SELECTOR"},
-		{"function", 'f', 0, G_OPTION_ARG_INT, &function, "ACM function index (0)", "N"},
-		{"baud", 'b', 0, G_OPTION_ARG_INT, &baud, "Line rate, 8N1 (115200)", "RATE"},
-		{"idle-exit", 'i', 0, G_OPTION_ARG_INT, &idle_ms,
-		 "After end of input, exit when the device is quiet this long", "MS"},
-		{"bytes", 'n', 0, G_OPTION_ARG_INT64, &bytes, "Exit after receiving N bytes", "N"},
-		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
-		{NULL},
+	    {"server", 's', 0, G_OPTION_ARG_STRING, &server, "USBIP server", "HOST[:PORT]"},
+	    {"device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device to attach", "SELECTOR"},
+	    {"function", 'f', 0, G_OPTION_ARG_INT, &function, "ACM function index (0)", "N"},
+	    {"baud", 'b', 0, G_OPTION_ARG_INT, &baud, "Line rate, 8N1 (115200)", "RATE"},
+	    {"idle-exit", 'i', 0, G_OPTION_ARG_INT, &idle_ms,
+	     "After end of input, exit when the device is quiet this long", "MS"},
+	    {"bytes", 'n', 0, G_OPTION_ARG_INT64, &bytes, "Exit after receiving N bytes", "N"},
+	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
+	    {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	GError *error = NULL;
 	g_option_context_set_summary(
-		ctx, "Attach one CDC-ACM device and copy stdin to it and its data to stdout\n"
-		     "(no /dev/cuse needed).\n\n"
-		     "SELECTOR: BUSID (1-1), VID:PID (2e8a:000a), VID:PID:SERIAL, or VID:PID#N\n"
-		     "(the N-th such device in bus-id order, from 0).");
+	    ctx, "Attach one CDC-ACM device and copy stdin to it and its data to stdout\n"
+	         "(no /dev/cuse needed).\n\n"
+	         "SELECTOR: BUSID (1-1), VID:PID (2e8a:000a), VID:PID:SERIAL, or VID:PID#N\n"
+	         "(the N-th such device in bus-id order, from 0).");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		return fail(error);
@@ -103,10 +103,10 @@ static int main_cat(int argc, char **argv)
 	if (!usbip_selector_parse(device, &sel, &error))
 		return fail(error);
 	CmdCatOptions opt = {
-		.function = (guint)function,
-		.baud = (guint)baud,
-		.idle_ms = (guint)idle_ms,
-		.bytes = (guint64)bytes,
+	    .function = (guint)function,
+	    .baud = (guint)baud,
+	    .idle_ms = (guint)idle_ms,
+	    .bytes = (guint64)bytes,
 	};
 	int rc = cmd_client_cat(server, &sel, &opt, &error);
 	if (error)
@@ -116,13 +116,14 @@ static int main_cat(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage:\n"
-		   "  usbip-cuse [--server HOST[:PORT]] --device SELECTOR [--device ...] [OPTION...]\n"
-		   "  usbip-cuse list [HOST[:PORT]] [--json]\n"
-		   "  usbip-cuse cat [--server HOST[:PORT]] --device SELECTOR\n"
-		   "  usbip-cuse --version\n"
-		   "\n"
-		   "Run `usbip-cuse COMMAND --help` for the options of a command.\n");
+	fprintf(f,
+	        "Usage:\n"
+	        "  usbip-cuse [--server HOST[:PORT]] --device SELECTOR [--device ...] [OPTION...]\n"
+	        "  usbip-cuse list [HOST[:PORT]] [--json]\n"
+	        "  usbip-cuse cat [--server HOST[:PORT]] --device SELECTOR\n"
+	        "  usbip-cuse --version\n"
+	        "\n"
+	        "Run `usbip-cuse COMMAND --help` for the options of a command.\n");
 }
 
 int main(int argc, char **argv)

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "uc_error.h"
 
-G_DEFINE_QUARK(usbip-cuse-error-quark, uc_error)
+GQuark uc_error_quark(void)
+{
+	return g_quark_from_static_string("usbip-cuse-error-quark");
+}

@@ -32,7 +32,7 @@ gboolean usbip_conn_parse_server(const char *server, char **host, guint16 *port,
 	addr = g_network_address_parse(server, USBIP_PORT, &local);
 	if (!addr) {
 		g_set_error(error, UC_ERROR, UC_ERROR_CONNECT, "bad server address \"%s\": %s",
-			    server, local->message);
+		            server, local->message);
 		return FALSE;
 	}
 	*host = g_strdup(g_network_address_get_hostname(G_NETWORK_ADDRESS(addr)));
@@ -41,7 +41,7 @@ gboolean usbip_conn_parse_server(const char *server, char **host, guint16 *port,
 		g_free(*host);
 		*host = NULL;
 		g_set_error(error, UC_ERROR, UC_ERROR_CONNECT, "bad server address \"%s\": port 0",
-			    server);
+		            server);
 		return FALSE;
 	}
 	return TRUE;
@@ -51,7 +51,7 @@ gboolean usbip_conn_parse_server(const char *server, char **host, guint16 *port,
 static char *peer_name(const char *host, guint16 port)
 {
 	return strchr(host, ':') ? g_strdup_printf("[%s]:%u", host, port)
-				 : g_strdup_printf("%s:%u", host, port);
+	                         : g_strdup_printf("%s:%u", host, port);
 }
 
 static void set_int_opt(GSocket *s, int level, int opt, int val, const char *name)
@@ -72,7 +72,7 @@ static void tune_socket(GSocket *s)
 	set_int_opt(s, IPPROTO_TCP, TCP_KEEPINTVL, USBIP_CONN_KEEPINTVL_S, "TCP_KEEPINTVL");
 	set_int_opt(s, IPPROTO_TCP, TCP_KEEPCNT, USBIP_CONN_KEEPCNT, "TCP_KEEPCNT");
 	set_int_opt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, USBIP_CONN_USER_TIMEOUT_MS,
-		    "TCP_USER_TIMEOUT");
+	            "TCP_USER_TIMEOUT");
 }
 
 /* ---- OP phase: one request per connection, driven by a GTask ---- */
@@ -110,9 +110,8 @@ static void op_read(GTask *task, gsize n, GAsyncReadyCallback next);
 static void op_fail_protocol(GTask *task, const char *what, gssize rc)
 {
 	OpData *d = g_task_get_task_data(task);
-	g_task_return_new_error(task, UC_ERROR, UC_ERROR_PROTOCOL,
-				"server %s sent a bad %s (%s)", d->peer, what,
-				g_strerror((int)-rc));
+	g_task_return_new_error(task, UC_ERROR, UC_ERROR_PROTOCOL, "server %s sent a bad %s (%s)",
+	                        d->peer, what, g_strerror((int)-rc));
 	g_object_unref(task);
 }
 
@@ -127,14 +126,14 @@ static gboolean op_read_done(GTask *task, GAsyncResult *res)
 
 	if (!g_input_stream_read_all_finish(in, res, &got, &err)) {
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_DISCONNECTED,
-					"reading from %s: %s", d->peer, err->message);
+		                        "reading from %s: %s", d->peer, err->message);
 		g_object_unref(task);
 		return FALSE;
 	}
 	if (got != d->want) {
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_DISCONNECTED,
-					"%s closed the connection in the middle of a reply",
-					d->peer);
+		                        "%s closed the connection in the middle of a reply",
+		                        d->peer);
 		g_object_unref(task);
 		return FALSE;
 	}
@@ -148,7 +147,7 @@ static void list_next_entry(GTask *task)
 	OpData *d = g_task_get_task_data(task);
 	if (d->idev == d->ndev) {
 		g_task_return_pointer(task, g_steal_pointer(&d->list),
-				      (GDestroyNotify)g_ptr_array_unref);
+		                      (GDestroyNotify)g_ptr_array_unref);
 		g_object_unref(task);
 		return;
 	}
@@ -160,8 +159,8 @@ static void list_entry_complete(GTask *task)
 {
 	OpData *d = g_task_get_task_data(task);
 	UsbipExported *e = g_new0(UsbipExported, 1);
-	gssize rc = usbip_proto_devlist_entry_decode(&e->dev, e->intf, USBIP_MAX_INTERFACES,
-						     d->buf, USBIP_DEVICE_SIZE + d->want);
+	gssize rc = usbip_proto_devlist_entry_decode(&e->dev, e->intf, USBIP_MAX_INTERFACES, d->buf,
+	                                             USBIP_DEVICE_SIZE + d->want);
 	if (rc < 0) {
 		g_free(e);
 		op_fail_protocol(task, "device list entry", rc);
@@ -200,7 +199,7 @@ static void list_entry_intf_cb(GObject *src, GAsyncResult *res, gpointer user)
 	d->want = nintf * USBIP_INTF_SIZE;
 	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(d->sc));
 	g_input_stream_read_all_async(in, d->buf + USBIP_DEVICE_SIZE, d->want, G_PRIORITY_DEFAULT,
-				      g_task_get_cancellable(task), list_entry_done_cb, task);
+	                              g_task_get_cancellable(task), list_entry_done_cb, task);
 }
 
 static void list_head_cb(GObject *src, GAsyncResult *res, gpointer user)
@@ -217,8 +216,8 @@ static void list_head_cb(GObject *src, GAsyncResult *res, gpointer user)
 	}
 	if (status != USBIP_ST_OK) {
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_IMPORT,
-					"%s refused the device list: %s", d->peer,
-					usbip_proto_status_str(status));
+		                        "%s refused the device list: %s", d->peer,
+		                        usbip_proto_status_str(status));
 		g_object_unref(task);
 		return;
 	}
@@ -247,12 +246,11 @@ static void import_head_cb(GObject *src, GAsyncResult *res, gpointer user)
 		return;
 	}
 	if (h.status != USBIP_ST_OK) {
-		int code = h.status == USBIP_ST_NODEV	 ? UC_ERROR_NODEV
-			   : h.status == USBIP_ST_DEV_BUSY ? UC_ERROR_BUSY
-							   : UC_ERROR_IMPORT;
-		g_task_return_new_error(task, UC_ERROR, code, "%s cannot export %s: %s",
-					d->peer, d->busid,
-					usbip_proto_status_str(h.status));
+		int code = h.status == USBIP_ST_NODEV      ? UC_ERROR_NODEV
+		           : h.status == USBIP_ST_DEV_BUSY ? UC_ERROR_BUSY
+		                                           : UC_ERROR_IMPORT;
+		g_task_return_new_error(task, UC_ERROR, code, "%s cannot export %s: %s", d->peer,
+		                        d->busid, usbip_proto_status_str(h.status));
 		g_object_unref(task);
 		return;
 	}
@@ -274,13 +272,13 @@ static void import_dev_cb(GObject *src, GAsyncResult *res, gpointer user)
 	}
 	if (strcmp(d->dev.busid, d->busid) != 0) {
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_PROTOCOL,
-					"%s imported %s when asked for %s", d->peer,
-					d->dev.busid, d->busid);
+		                        "%s imported %s when asked for %s", d->peer, d->dev.busid,
+		                        d->busid);
 		g_object_unref(task);
 		return;
 	}
 	g_task_return_pointer(task, conn_new(d->sc, d->peer, usbip_proto_devid(&d->dev)),
-			      (GDestroyNotify)usbip_conn_unref);
+	                      (GDestroyNotify)usbip_conn_unref);
 	g_object_unref(task);
 }
 
@@ -290,7 +288,7 @@ static void op_read(GTask *task, gsize n, GAsyncReadyCallback next)
 	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(d->sc));
 	d->want = n;
 	g_input_stream_read_all_async(in, d->buf, n, G_PRIORITY_DEFAULT,
-				      g_task_get_cancellable(task), next, task);
+	                              g_task_get_cancellable(task), next, task);
 }
 
 static void op_written_cb(GObject *src, GAsyncResult *res, gpointer user)
@@ -299,8 +297,8 @@ static void op_written_cb(GObject *src, GAsyncResult *res, gpointer user)
 	OpData *d = g_task_get_task_data(task);
 	g_autoptr(GError) err = NULL;
 	if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(src), res, NULL, &err)) {
-		g_task_return_new_error(task, UC_ERROR, UC_ERROR_DISCONNECTED,
-					"sending to %s: %s", d->peer, err->message);
+		g_task_return_new_error(task, UC_ERROR, UC_ERROR_DISCONNECTED, "sending to %s: %s",
+		                        d->peer, err->message);
 		g_object_unref(task);
 		return;
 	}
@@ -324,7 +322,7 @@ static void op_connected_cb(GObject *src, GAsyncResult *res, gpointer user)
 		else if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
 			why = "Connection timed out";
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_CONNECT,
-					"cannot connect to %s: %s", d->peer, why);
+		                        "cannot connect to %s: %s", d->peer, why);
 		g_object_unref(task);
 		return;
 	}
@@ -339,12 +337,11 @@ static void op_connected_cb(GObject *src, GAsyncResult *res, gpointer user)
 	g_assert(n > 0);
 	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(d->sc));
 	g_output_stream_write_all_async(out, d->buf, (gsize)n, G_PRIORITY_DEFAULT,
-					g_task_get_cancellable(task), op_written_cb, task);
+	                                g_task_get_cancellable(task), op_written_cb, task);
 }
 
-static void op_start(OpKind kind, const char *server, const char *busid,
-		     GCancellable *cancellable, GAsyncReadyCallback cb, gpointer user,
-		     gpointer source_tag)
+static void op_start(OpKind kind, const char *server, const char *busid, GCancellable *cancellable,
+                     GAsyncReadyCallback cb, gpointer user, gpointer source_tag)
 {
 	GTask *task = g_task_new(NULL, cancellable, cb, user);
 	OpData *d = g_new0(OpData, 1);
@@ -363,7 +360,7 @@ static void op_start(OpKind kind, const char *server, const char *busid,
 	if (busid) {
 		if (strlen(busid) >= USBIP_BUSID_SIZE || !*busid) {
 			g_task_return_new_error(task, UC_ERROR, UC_ERROR_SELECTOR,
-						"bad bus id \"%s\"", busid);
+			                        "bad bus id \"%s\"", busid);
 			g_object_unref(task);
 			return;
 		}
@@ -372,11 +369,11 @@ static void op_start(OpKind kind, const char *server, const char *busid,
 	g_autoptr(GSocketClient) client = g_socket_client_new();
 	g_socket_client_set_timeout(client, CONNECT_TIMEOUT_S);
 	g_socket_client_connect_to_host_async(client, d->host, d->port, cancellable,
-					      op_connected_cb, task);
+	                                      op_connected_cb, task);
 }
 
 void usbip_conn_list_async(const char *server, GCancellable *cancellable, GAsyncReadyCallback cb,
-			   gpointer user)
+                           gpointer user)
 {
 	op_start(OP_LIST, server, NULL, cancellable, cb, user, usbip_conn_list_async);
 }
@@ -387,7 +384,7 @@ GPtrArray *usbip_conn_list_finish(GAsyncResult *res, GError **error)
 }
 
 void usbip_conn_import_async(const char *server, const char *busid, GCancellable *cancellable,
-			     GAsyncReadyCallback cb, gpointer user)
+                             GAsyncReadyCallback cb, gpointer user)
 {
 	op_start(OP_IMPORT, server, busid, cancellable, cb, user, usbip_conn_import_async);
 }
@@ -534,8 +531,8 @@ static void conn_fail(UsbipConn *c, GError *error)
 
 void usbip_conn_close(UsbipConn *c)
 {
-	conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED, "connection to %s closed",
-				 c->peer));
+	conn_fail(c,
+	          g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED, "connection to %s closed", c->peer));
 }
 
 static gboolean conn_out_ready(GSocket *s, GIOCondition cond, gpointer user);
@@ -545,22 +542,21 @@ static void conn_flush(UsbipConn *c)
 	while (c->out_off < c->out->len) {
 		g_autoptr(GError) err = NULL;
 		gssize n = g_socket_send(c->sock, (const gchar *)c->out->data + c->out_off,
-					 c->out->len - c->out_off, NULL, &err);
+		                         c->out->len - c->out_off, NULL, &err);
 		if (n < 0) {
 			if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
 				if (!c->out_src) {
-					c->out_src = g_socket_create_source(c->sock, G_IO_OUT,
-									    NULL);
-					g_source_set_callback(c->out_src,
-							      (GSourceFunc)(void (*)(void))
-								      conn_out_ready,
-							      c, NULL);
+					c->out_src =
+					    g_socket_create_source(c->sock, G_IO_OUT, NULL);
+					g_source_set_callback(
+					    c->out_src, (GSourceFunc)(void (*)(void))conn_out_ready,
+					    c, NULL);
 					g_source_attach(c->out_src, NULL);
 				}
 				return;
 			}
 			conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
-						 "sending to %s: %s", c->peer, err->message));
+			                         "sending to %s: %s", c->peer, err->message));
 			return;
 		}
 		c->out_off += (gsize)n;
@@ -604,7 +600,7 @@ static void conn_queue(UsbipConn *c, const struct usbip_urb_hdr *h, const guint8
 }
 
 guint32 usbip_conn_submit(UsbipConn *c, guint8 ep_addr, const guint8 *setup, const guint8 *data,
-			  gsize len, gint interval, UsbipUrbFunc cb, gpointer user)
+                          gsize len, gint interval, UsbipUrbFunc cb, gpointer user)
 {
 	struct usbip_urb_hdr h = {0};
 	enum usbip_dir dir = (ep_addr & 0x80) ? USBIP_DIR_IN : USBIP_DIR_OUT;
@@ -696,17 +692,17 @@ static gssize conn_dispatch(UsbipConn *c, const guint8 *buf, gsize len, gsize *n
 	gssize rc = usbip_proto_urb_hdr_decode(&h, buf, len);
 	if (rc < 0 || (h.command != USBIP_RET_SUBMIT && h.command != USBIP_RET_UNLINK)) {
 		conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
-					 "%s sent an invalid URB header (command %u); dropping "
-					 "the connection",
-					 c->peer, rc < 0 ? 0 : h.command));
+		                         "%s sent an invalid URB header (command %u); dropping "
+		                         "the connection",
+		                         c->peer, rc < 0 ? 0 : h.command));
 		return -1;
 	}
 	Urb *u = g_hash_table_lookup(c->pending, GUINT_TO_POINTER(h.seqnum));
 	if (!u || (h.command == USBIP_RET_UNLINK) != (u->unlink_target != 0)) {
 		conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
-					 "%s answered unknown seqnum %u (command %u); dropping the "
-					 "connection",
-					 c->peer, h.seqnum, h.command));
+		                         "%s answered unknown seqnum %u (command %u); dropping the "
+		                         "connection",
+		                         c->peer, h.seqnum, h.command));
 		return -1;
 	}
 	if (h.command == USBIP_RET_UNLINK) {
@@ -727,9 +723,9 @@ static gssize conn_dispatch(UsbipConn *c, const guint8 *buf, gsize len, gsize *n
 	gssize payload = usbip_proto_ret_submit_payload(&h, u->dir, u->len);
 	if (payload < 0) {
 		conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
-					 "%s answered seqnum %u with %d bytes when %zu were asked "
-					 "for; dropping the connection",
-					 c->peer, h.seqnum, h.u.ret_submit.actual_length, u->len));
+		                         "%s answered seqnum %u with %d bytes when %zu were asked "
+		                         "for; dropping the connection",
+		                         c->peer, h.seqnum, h.u.ret_submit.actual_length, u->len));
 		return -1;
 	}
 	gsize need = USBIP_URB_HDR_SIZE + (gsize)payload;
@@ -738,14 +734,13 @@ static gssize conn_dispatch(UsbipConn *c, const guint8 *buf, gsize len, gsize *n
 		return 0;
 	g_hash_table_steal(c->pending, GUINT_TO_POINTER(h.seqnum));
 	UsbipUrbResult r = {
-		.seqnum = h.seqnum,
-		.status = h.u.ret_submit.status,
-		.data = u->dir == USBIP_DIR_IN ? buf + USBIP_URB_HDR_SIZE : NULL,
-		.actual_length = u->dir == USBIP_DIR_IN
-					 ? (gsize)payload
-					 : (h.u.ret_submit.actual_length > 0
-						    ? (gsize)h.u.ret_submit.actual_length
-						    : 0),
+	    .seqnum = h.seqnum,
+	    .status = h.u.ret_submit.status,
+	    .data = u->dir == USBIP_DIR_IN ? buf + USBIP_URB_HDR_SIZE : NULL,
+	    .actual_length =
+	        u->dir == USBIP_DIR_IN
+	            ? (gsize)payload
+	            : (h.u.ret_submit.actual_length > 0 ? (gsize)h.u.ret_submit.actual_length : 0),
 	};
 	/* Servers that report errors as +1 still mean failure. */
 	if (r.status > 0)
@@ -766,18 +761,18 @@ static gboolean conn_in_ready(GSocket *s, GIOCondition cond, gpointer user)
 		c->in = g_realloc(c->in, c->in_cap);
 	}
 	gssize n = g_socket_receive(c->sock, (gchar *)c->in + c->in_len, c->in_cap - c->in_len,
-				    NULL, &err);
+	                            NULL, &err);
 	if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
 		return G_SOURCE_CONTINUE;
 	usbip_conn_ref(c);
 	if (n <= 0) {
 		if (n == 0)
 			conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
-						 "%s closed the connection", c->peer));
+			                         "%s closed the connection", c->peer));
 		else
-			conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
-						 "connection to %s lost: %s", c->peer,
-						 err->message));
+			conn_fail(c,
+			          g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
+			                      "connection to %s lost: %s", c->peer, err->message));
 		usbip_conn_unref(c);
 		return G_SOURCE_REMOVE;
 	}

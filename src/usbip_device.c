@@ -82,9 +82,9 @@ gboolean usbip_selector_parse(const char *text, UsbipSelector *sel, GError **err
 	return TRUE;
 bad:
 	g_set_error(error, UC_ERROR, UC_ERROR_SELECTOR,
-		    "bad device selector \"%s\": use BUSID (1-1), VID:PID (2e8a:000a), "
-		    "VID:PID:SERIAL or VID:PID#N",
-		    text ? text : "");
+	            "bad device selector \"%s\": use BUSID (1-1), VID:PID (2e8a:000a), "
+	            "VID:PID:SERIAL or VID:PID#N",
+	            text ? text : "");
 	return FALSE;
 }
 
@@ -177,7 +177,7 @@ static void attempt_begin(UsbipDevice *d);
 static void device_link_down(UsbipDevice *d, GError *error);
 
 UsbipDevice *usbip_device_new(const char *server, const UsbipSelector *sel,
-			      const UsbipDeviceConfig *cfg)
+                              const UsbipDeviceConfig *cfg)
 {
 	UsbipDevice *d = g_new0(UsbipDevice, 1);
 	d->server = g_strdup(server);
@@ -327,8 +327,8 @@ static gboolean ctrl_timeout_cb(gpointer user)
 	UsbipDevice *d = user;
 	d->ctrl_timer = 0;
 	g_autofree char *why = g_strdup_printf(
-		"control request 0x%02x/0x%02x got no answer in %u ms", d->ctrl_cur->s.bmRequestType,
-		d->ctrl_cur->s.bRequest, d->cfg.control_timeout_ms);
+	    "control request 0x%02x/0x%02x got no answer in %u ms", d->ctrl_cur->s.bmRequestType,
+	    d->ctrl_cur->s.bRequest, d->cfg.control_timeout_ms);
 	g_warning("%s: %s; dropping the link", d->busid, why);
 	Ctrl *cur = g_steal_pointer(&d->ctrl_cur);
 	if (cur->cb)
@@ -369,8 +369,8 @@ static void ctrl_kick(UsbipDevice *d)
 		}
 		usb_desc_setup_encode(&c->s, setup);
 		d->ctrl_cur = c;
-		d->ctrl_seq = usbip_conn_submit(d->conn, 0, setup, c->data, c->s.wLength, 0,
-						ctrl_done, d);
+		d->ctrl_seq =
+		    usbip_conn_submit(d->conn, 0, setup, c->data, c->s.wLength, 0, ctrl_done, d);
 		if (d->ctrl_seq == 0) {
 			d->ctrl_cur = NULL;
 			if (c->cb)
@@ -383,7 +383,7 @@ static void ctrl_kick(UsbipDevice *d)
 }
 
 void usbip_device_control(UsbipDevice *d, const struct usb_setup *s, const guint8 *data,
-			  UsbipControlFunc cb, gpointer user)
+                          UsbipControlFunc cb, gpointer user)
 {
 	if (!d->conn || d->state == ST_SHUTDOWN) {
 		if (cb)
@@ -467,7 +467,7 @@ static void device_link_down(UsbipDevice *d, GError *error)
 
 struct Attempt {
 	UsbipDevice *d;
-	GPtrArray *list; /* UsbipExported from the server */
+	GPtrArray *list;       /* UsbipExported from the server */
 	GPtrArray *candidates; /* busids (char*) to try in order */
 	guint next;
 	GError *error; /* the most telling failure so far */
@@ -498,7 +498,7 @@ static void attempt_keep_error(Attempt *a, GError *e)
 	/* Prefer errors about the device over "not found"; among "not found"
 	 * errors the first one, which lists what the server exports. */
 	if (!a->error || (g_error_matches(a->error, UC_ERROR, UC_ERROR_NODEV) &&
-			  !g_error_matches(e, UC_ERROR, UC_ERROR_NODEV))) {
+	                  !g_error_matches(e, UC_ERROR, UC_ERROR_NODEV))) {
 		g_clear_error(&a->error);
 		a->error = e;
 	} else {
@@ -523,8 +523,8 @@ static void attempt_done(Attempt *a, gboolean ok)
 		d->started = TRUE;
 		d->backoff_ms = d->cfg.backoff_initial_ms;
 		g_message("%s: %04x:%04x %s %s (serial \"%s\") attached, %u ACM function(s)",
-			  d->busid, d->desc.idVendor, d->desc.idProduct, d->manufacturer,
-			  d->product, d->serial, d->n_func);
+		          d->busid, d->desc.idVendor, d->desc.idProduct, d->manufacturer,
+		          d->product, d->serial, d->n_func);
 		attempt_free(a);
 		if (d->start_task) {
 			GTask *t = g_steal_pointer(&d->start_task);
@@ -535,7 +535,7 @@ static void attempt_done(Attempt *a, gboolean ok)
 		return;
 	}
 	GError *e = a->error ? g_steal_pointer(&a->error)
-			     : g_error_new(UC_ERROR, UC_ERROR_NODEV, "device not found");
+	                     : g_error_new(UC_ERROR, UC_ERROR_NODEV, "device not found");
 	attempt_free(a);
 	if (d->state == ST_SHUTDOWN) {
 		GTask *t = g_steal_pointer(&d->start_task);
@@ -570,13 +570,11 @@ static void enum_fail(Attempt *a, int status, const char *what)
 	if (why)
 		/* the link fell under the request: say why it fell */
 		attempt_keep_error(a, g_error_new(why->domain, why->code, "%s: %s failed: %s",
-						  d->busid, what, why->message));
+		                                  d->busid, what, why->message));
 	else
-		attempt_keep_error(a, g_error_new(UC_ERROR,
-						  status == -ETIMEDOUT ? UC_ERROR_TIMEOUT
-								       : UC_ERROR_USB,
-						  "%s: %s failed: %s", d->busid, what,
-						  g_strerror(-status)));
+		attempt_keep_error(
+		    a, g_error_new(UC_ERROR, status == -ETIMEDOUT ? UC_ERROR_TIMEOUT : UC_ERROR_USB,
+		                   "%s: %s failed: %s", d->busid, what, g_strerror(-status)));
 	if (d->conn) {
 		UsbipConn *c = g_steal_pointer(&d->conn);
 		usbip_conn_set_closed_func(c, NULL, NULL);
@@ -598,7 +596,7 @@ static void enum_fail(Attempt *a, int status, const char *what)
 	} while (0)
 
 static void get_control(Attempt *a, uint8_t type, uint8_t index, uint16_t langid, uint16_t len,
-			UsbipControlFunc cb)
+                        UsbipControlFunc cb)
 {
 	struct usb_setup s;
 	usb_desc_setup_get_descriptor(&s, type, index, langid, len);
@@ -606,7 +604,7 @@ static void get_control(Attempt *a, uint8_t type, uint8_t index, uint16_t langid
 }
 
 static void enum_set_config_done(UsbipDevice *d, int status, const guint8 *data, gsize len,
-				 gpointer user);
+                                 gpointer user);
 
 static void enum_set_interface(Attempt *a, guint i);
 
@@ -618,11 +616,11 @@ static void enum_set_interface(Attempt *a, guint i)
 		if (a->func[i].data_alt == 0)
 			continue;
 		struct usb_setup s = {
-			.bmRequestType = 0x01,
-			.bRequest = USB_REQ_SET_INTERFACE,
-			.wValue = a->func[i].data_alt,
-			.wIndex = a->func[i].data_intf,
-			.wLength = 0,
+		    .bmRequestType = 0x01,
+		    .bRequest = USB_REQ_SET_INTERFACE,
+		    .wValue = a->func[i].data_alt,
+		    .wIndex = a->func[i].data_intf,
+		    .wLength = 0,
 		};
 		a->alt_pos = i + 1;
 		usbip_device_control(a->d, &s, NULL, enum_set_config_done, a);
@@ -632,7 +630,7 @@ static void enum_set_interface(Attempt *a, guint i)
 }
 
 static void enum_set_config_done(UsbipDevice *d, int status, const guint8 *data, gsize len,
-				 gpointer user)
+                                 gpointer user)
 {
 	Attempt *a = user;
 	ENUM_CHECK(a, status, "SET_CONFIGURATION");
@@ -655,10 +653,10 @@ static void enum_strings_done(Attempt *a)
 	if (!serial_acceptable(a)) {
 		g_debug("%s: serial \"%s\" is not the one wanted", d->busid, a->serial);
 		attempt_keep_error(a, g_error_new(UC_ERROR, UC_ERROR_NODEV,
-						  "no %04x:%04x with serial \"%s\" on %s",
-						  a->desc.idVendor, a->desc.idProduct,
-						  d->sel.serial[0] ? d->sel.serial : d->serial,
-						  d->server));
+		                                  "no %04x:%04x with serial \"%s\" on %s",
+		                                  a->desc.idVendor, a->desc.idProduct,
+		                                  d->sel.serial[0] ? d->sel.serial : d->serial,
+		                                  d->server));
 		UsbipConn *c = g_steal_pointer(&d->conn);
 		usbip_conn_set_closed_func(c, NULL, NULL);
 		usbip_conn_close(c);
@@ -675,7 +673,7 @@ static void enum_strings_done(Attempt *a)
 static void enum_get_string(Attempt *a, guint which);
 
 static void enum_string_done(UsbipDevice *d, int status, const guint8 *data, gsize len,
-			     gpointer user, guint which)
+                             gpointer user, guint which)
 {
 	Attempt *a = user;
 	char *dst = which == 0 ? a->manufacturer : which == 1 ? a->product : a->serial;
@@ -707,8 +705,8 @@ static void enum_get_string(Attempt *a, guint which)
 	static const UsbipControlFunc fns[] = {enum_str0_done, enum_str1_done, enum_str2_done};
 	for (; which < 3; which++) {
 		uint8_t idx = which == 0   ? a->desc.iManufacturer
-			      : which == 1 ? a->desc.iProduct
-					   : a->desc.iSerialNumber;
+		              : which == 1 ? a->desc.iProduct
+		                           : a->desc.iSerialNumber;
 		if (idx && a->langid) {
 			get_control(a, USB_DT_STRING, idx, a->langid, 255, fns[which]);
 			return;
@@ -718,7 +716,7 @@ static void enum_get_string(Attempt *a, guint which)
 }
 
 static void enum_langid_done(UsbipDevice *d, int status, const guint8 *data, gsize len,
-			     gpointer user)
+                             gpointer user)
 {
 	Attempt *a = user;
 	if (status == -ENOTCONN || status == -ETIMEDOUT) {
@@ -734,7 +732,7 @@ static void enum_langid_done(UsbipDevice *d, int status, const guint8 *data, gsi
 static void enum_get_config(Attempt *a);
 
 static void enum_config_done(UsbipDevice *d, int status, const guint8 *data, gsize len,
-			     gpointer user)
+                             gpointer user)
 {
 	Attempt *a = user;
 	ENUM_CHECK(a, status, "GET_DESCRIPTOR(configuration)");
@@ -769,8 +767,8 @@ static void enum_config_done(UsbipDevice *d, int status, const guint8 *data, gsi
 			return;
 		}
 		attempt_keep_error(a, g_error_new(UC_ERROR, UC_ERROR_NOT_ACM,
-						  "%s (%04x:%04x) has no CDC-ACM serial function",
-						  d->busid, a->desc.idVendor, a->desc.idProduct));
+		                                  "%s (%04x:%04x) has no CDC-ACM serial function",
+		                                  d->busid, a->desc.idVendor, a->desc.idProduct));
 		enum_fail(a, -ENODEV, "finding a CDC-ACM function");
 		return;
 	}
@@ -786,7 +784,7 @@ static void enum_get_config(Attempt *a)
 }
 
 static void enum_device_done(UsbipDevice *d, int status, const guint8 *data, gsize len,
-			     gpointer user)
+                             gpointer user)
 {
 	Attempt *a = user;
 	ENUM_CHECK(a, status, "GET_DESCRIPTOR(device)");
@@ -852,7 +850,7 @@ static char *describe_list(GPtrArray *list)
 	for (guint i = 0; i < list->len; i++) {
 		const UsbipExported *e = g_ptr_array_index(list, i);
 		g_string_append_printf(s, "%s%s (%04x:%04x)", i ? ", " : "", e->dev.busid,
-				       e->dev.idVendor, e->dev.idProduct);
+		                       e->dev.idVendor, e->dev.idProduct);
 	}
 	if (!list->len)
 		g_string_append(s, "nothing");
@@ -906,15 +904,15 @@ static void list_cb(GObject *src, GAsyncResult *res, gpointer user)
 	g_autofree char *exports = describe_list(a->list);
 	if (a->candidates->len == 0) {
 		attempt_keep_error(a, g_error_new(UC_ERROR, UC_ERROR_NODEV,
-						  "server %s has no device %s; it exports: %s",
-						  d->server, what, exports));
+		                                  "server %s has no device %s; it exports: %s",
+		                                  d->server, what, exports));
 		attempt_done(a, FALSE);
 		return;
 	}
 	/* Pre-set the error a plain NODEV import would give, with the list. */
 	attempt_keep_error(a, g_error_new(UC_ERROR, UC_ERROR_NODEV,
-					  "server %s has no device %s; it exports: %s", d->server,
-					  what, exports));
+	                                  "server %s has no device %s; it exports: %s", d->server,
+	                                  what, exports));
 	attempt_next(a);
 }
 
@@ -981,7 +979,7 @@ static gboolean shutdown_poll_cb(gpointer user)
 }
 
 void usbip_device_shutdown_async(UsbipDevice *d, guint timeout_ms, GAsyncReadyCallback cb,
-				 gpointer user)
+                                 gpointer user)
 {
 	GTask *t = g_task_new(NULL, NULL, cb, user);
 	g_task_set_source_tag(t, usbip_device_shutdown_async);

@@ -149,8 +149,8 @@ static void test_selector_parse(void **state)
 	assert_string_equal(s.serial, "E66:1");
 	assert_true(usbip_selector_parse("2e8a:000a#2", &s, NULL));
 	assert_int_equal(s.index, 2);
-	const char *bad[] = {"", "1-", "-1", "1-1..2", "zz:0001", "12345:1", "1:2#", "1:2#x",
-			     "1:2#-1", "1:2:", "1:2x", "abc"};
+	const char *bad[] = {"",     "1-",    "-1",     "1-1..2", "zz:0001", "12345:1",
+	                     "1:2#", "1:2#x", "1:2#-1", "1:2:",   "1:2x",    "abc"};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		assert_false(usbip_selector_parse(bad[i], &s, &err));
 		assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_SELECTOR));
@@ -203,8 +203,8 @@ static void test_connect_refused(void **state)
 {
 	ListCtx c = {0};
 	/* a port nobody listens on: bind-and-close gives one */
-	GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-				  G_SOCKET_PROTOCOL_TCP, NULL);
+	GSocket *s =
+	    g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
 	GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
 	GSocketAddress *a = g_inet_socket_address_new(lo, 0);
 	assert_true(g_socket_bind(s, a, TRUE, NULL));
@@ -423,11 +423,11 @@ static void pipe_link(AcmPort *port, gboolean up, const GError *error, gpointer 
 }
 
 static const AcmPortCallbacks pipe_cb = {
-	.rx = pipe_rx,
-	.tx_progress = pipe_progress,
-	.tx_failed = pipe_failed,
-	.serial_state = pipe_state,
-	.link = pipe_link,
+    .rx = pipe_rx,
+    .tx_progress = pipe_progress,
+    .tx_failed = pipe_failed,
+    .serial_state = pipe_state,
+    .link = pipe_link,
 };
 
 static void pipe_init(Pipe *p, UsbipDevice *d, guint func)
@@ -600,12 +600,12 @@ static void test_line_coding_and_lines_in_order(void **state)
 	pipe_init(&p, d, 0);
 	int ok = 0;
 	ctrl_done_count = 0;
-	struct cdc_line_coding lc = {.rate = 250000, .stop_bits = CDC_STOP_2,
-				     .parity = CDC_PARITY_EVEN, .data_bits = 7};
+	struct cdc_line_coding lc = {
+	    .rate = 250000, .stop_bits = CDC_STOP_2, .parity = CDC_PARITY_EVEN, .data_bits = 7};
 	acm_port_set_line_coding(p.port, &lc, count_done, &ok);
 	/* the ESP32 auto-reset dance: every step its own request, in order */
-	const guint16 seq[] = {CDC_CTRL_DTR | CDC_CTRL_RTS, CDC_CTRL_RTS, CDC_CTRL_DTR, 0,
-			       CDC_CTRL_DTR, CDC_CTRL_DTR};
+	const guint16 seq[] = {
+	    CDC_CTRL_DTR | CDC_CTRL_RTS, CDC_CTRL_RTS, CDC_CTRL_DTR, 0, CDC_CTRL_DTR, CDC_CTRL_DTR};
 	for (size_t i = 0; i < G_N_ELEMENTS(seq); i++)
 		acm_port_set_control_lines(p.port, seq[i], count_done, &ok);
 	acm_port_send_break(p.port, 250, count_done, &ok);
@@ -652,7 +652,7 @@ static void test_serial_state_notification(void **state)
 	pipe_init(&p, d, 0);
 	run_for(50);
 	assert_true(mock_server_inject_serial_state(fx->mock, "1-1", -1,
-						    CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI, NULL));
+	                                            CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI, NULL));
 	assert_true(run_until(state_seen, &p, 5000));
 	assert_int_equal(p.serial_state, CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI);
 	assert_int_equal(acm_port_get_serial_state(p.port), CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI);
@@ -902,7 +902,7 @@ static gboolean read_exact(GInputStream *in, guint8 *buf, gsize n)
 }
 
 static gboolean evil_run(GThreadedSocketService *svc, GSocketConnection *conn, GObject *src,
-			 gpointer user)
+                         gpointer user)
 {
 	EvilServer *e = user;
 	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
@@ -914,9 +914,13 @@ static gboolean evil_run(GThreadedSocketService *svc, GSocketConnection *conn, G
 	if (!read_exact(in, buf, USBIP_OP_HDR_SIZE) ||
 	    usbip_proto_op_hdr_decode(&h, buf, USBIP_OP_HDR_SIZE) < 0)
 		return TRUE;
-	struct usbip_device dev = {.busnum = 1, .devnum = 1, .speed = 3, .idVendor = 0x0525,
-				   .idProduct = 0xa4a7, .bNumConfigurations = 1,
-				   .bNumInterfaces = 0};
+	struct usbip_device dev = {.busnum = 1,
+	                           .devnum = 1,
+	                           .speed = 3,
+	                           .idVendor = 0x0525,
+	                           .idProduct = 0xa4a7,
+	                           .bNumConfigurations = 1,
+	                           .bNumInterfaces = 0};
 	g_strlcpy(dev.busid, "1-1", sizeof(dev.busid));
 	g_strlcpy(dev.path, "/sys/evil", sizeof(dev.path));
 	if (h.code == USBIP_OP_REQ_DEVLIST) {
@@ -930,7 +934,8 @@ static gboolean evil_run(GThreadedSocketService *svc, GSocketConnection *conn, G
 	struct usbip_op_hdr rep = {.version = USBIP_VERSION, .code = USBIP_OP_REP_IMPORT};
 	usbip_proto_op_hdr_encode(&rep, buf, sizeof(buf));
 	usbip_proto_device_encode(&dev, buf + USBIP_OP_HDR_SIZE, sizeof(buf) - USBIP_OP_HDR_SIZE);
-	g_output_stream_write_all(out, buf, USBIP_OP_HDR_SIZE + USBIP_DEVICE_SIZE, NULL, NULL, NULL);
+	g_output_stream_write_all(out, buf, USBIP_OP_HDR_SIZE + USBIP_DEVICE_SIZE, NULL, NULL,
+	                          NULL);
 	/* first URB: GET_DESCRIPTOR(device, 18) */
 	struct usbip_urb_hdr u;
 	if (!read_exact(in, buf, USBIP_URB_HDR_SIZE) ||
@@ -960,8 +965,8 @@ static void test_untrusted_reply_drops_link(void **state)
 		GSocketAddress *sa = g_inet_socket_address_new(lo, 0);
 		GSocketAddress *eff = NULL;
 		assert_true(g_socket_listener_add_address(G_SOCKET_LISTENER(e.svc), sa,
-							  G_SOCKET_TYPE_STREAM,
-							  G_SOCKET_PROTOCOL_TCP, NULL, &eff, NULL));
+		                                          G_SOCKET_TYPE_STREAM,
+		                                          G_SOCKET_PROTOCOL_TCP, NULL, &eff, NULL));
 		e.port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(eff));
 		g_object_unref(eff);
 		g_object_unref(sa);
@@ -977,8 +982,8 @@ static void test_untrusted_reply_drops_link(void **state)
 		/* the error names what went wrong */
 		assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_PROTOCOL));
 		assert_non_null(strstr(err->message, "GET_DESCRIPTOR(device)"));
-		assert_non_null(strstr(err->message, mode == 0 ? "unknown seqnum"
-							     : "18 were asked for"));
+		assert_non_null(
+		    strstr(err->message, mode == 0 ? "unknown seqnum" : "18 were asked for"));
 		g_clear_error(&err);
 		g_socket_service_stop(e.svc);
 		g_socket_listener_close(G_SOCKET_LISTENER(e.svc));
@@ -1038,30 +1043,27 @@ static void test_orderly_shutdown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_selector_parse),
-		cmocka_unit_test(test_connect_refused),
-		cmocka_unit_test_setup_teardown(test_list_matches_fixtures, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_enumerate_fixtures, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_select_failures, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_select_by_vidpid_serial_index, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_loopback_16mib, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_two_functions, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_backpressure_slow_consumer, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_line_coding_and_lines_in_order, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_serial_state_notification, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_stall_recovery, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_server_restart_midstream, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_unplug_and_return, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_drop_reconnects, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_control_timeout, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6_and_names, fx_setup, fx_teardown),
-		cmocka_unit_test(test_untrusted_reply_drops_link),
-		cmocka_unit_test_setup_teardown(test_orderly_shutdown, fx_setup, fx_teardown),
+	    cmocka_unit_test(test_selector_parse),
+	    cmocka_unit_test(test_connect_refused),
+	    cmocka_unit_test_setup_teardown(test_list_matches_fixtures, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_enumerate_fixtures, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_select_failures, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_select_by_vidpid_serial_index, fx_setup,
+	                                    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_loopback_16mib, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_functions, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_backpressure_slow_consumer, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_line_coding_and_lines_in_order, fx_setup,
+	                                    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_serial_state_notification, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_stall_recovery, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_server_restart_midstream, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_unplug_and_return, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_drop_reconnects, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_control_timeout, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6_and_names, fx_setup, fx_teardown),
+	    cmocka_unit_test(test_untrusted_reply_drops_link),
+	    cmocka_unit_test_setup_teardown(test_orderly_shutdown, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
