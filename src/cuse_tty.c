@@ -128,9 +128,9 @@ void cuse_tty_sync(CuseTty *t)
 
 static void reply_ioctl_rerun(Op *op);
 
-static void core_complete(void *token, ssize_t result, void *user)
+/* Answer a deferred or immediate operation with its result and free it. */
+static void op_finish(Op *op, ssize_t result)
 {
-	Op *op = token;
 	switch (op->kind) {
 	case OP_READ:
 		if (result >= 0)
@@ -165,6 +165,11 @@ static void core_complete(void *token, ssize_t result, void *user)
 		break;
 	}
 	op_free(op);
+}
+
+static void core_complete(void *token, ssize_t result, void *user)
+{
+	op_finish(token, result);
 }
 
 static void core_poll_notify(void *token, unsigned int revents, void *user)
@@ -207,24 +212,8 @@ static void interrupt_cb(fuse_req_t req, void *data)
 	ssize_t r = tty_core_cancel(t->core, op, now_us());
 	if (r == -ENOENT)
 		return; /* completed meanwhile: already answered */
-	switch (op->kind) {
-	case OP_READ:
-		if (r > 0)
-			fuse_reply_buf(req, (const char *)op->buf, (size_t)r);
-		else
-			fuse_reply_err(req, EINTR);
-		break;
-	case OP_WRITE:
-		if (r > 0)
-			fuse_reply_write(req, (size_t)r);
-		else
-			fuse_reply_err(req, EINTR);
-		break;
-	default:
-		fuse_reply_err(req, EINTR);
-		break;
-	}
-	op_free(op);
+	/* a read or write that moved bytes reports them, as a tty does */
+	op_finish(op, r > 0 ? r : -EINTR);
 	cuse_tty_sync(t);
 }
 
@@ -347,15 +336,10 @@ static void t_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info
 	op->len = size;
 	ssize_t r =
 	    tty_core_read(t->core, op, op->buf, size, (fi->flags & O_NONBLOCK) != 0, now_us());
-	if (r == TTY_CORE_PENDING) {
+	if (r == TTY_CORE_PENDING)
 		fuse_req_interrupt_func(req, interrupt_cb, op);
-	} else {
-		if (r >= 0)
-			fuse_reply_buf(req, (const char *)op->buf, (size_t)r);
-		else
-			fuse_reply_err(req, (int)-r);
-		op_free(op);
-	}
+	else
+		op_finish(op, r);
 	cuse_tty_sync(t);
 }
 
@@ -374,15 +358,10 @@ static void t_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 	op->len = size;
 	ssize_t r =
 	    tty_core_write(t->core, op, op->buf, size, (fi->flags & O_NONBLOCK) != 0, now_us());
-	if (r == TTY_CORE_PENDING) {
+	if (r == TTY_CORE_PENDING)
 		fuse_req_interrupt_func(req, interrupt_cb, op);
-	} else {
-		if (r >= 0)
-			fuse_reply_write(req, (size_t)r);
-		else
-			fuse_reply_err(req, (int)-r);
-		op_free(op);
-	}
+	else
+		op_finish(op, r);
 	cuse_tty_sync(t);
 }
 
@@ -412,8 +391,7 @@ static void drain_common(fuse_req_t req, struct fuse_file_info *fi, gboolean is_
 	Op *op = op_new(t, OP_DRAIN, req, f);
 	int r = tty_core_drain(t->core, op, now_us());
 	if (r != TTY_CORE_PENDING) {
-		fuse_reply_err(req, 0);
-		op_free(op);
+		op_finish(op, r);
 		return;
 	}
 	fuse_req_interrupt_func(req, interrupt_cb, op);
@@ -507,28 +485,19 @@ static void ioctl_run(CuseTty *t, fuse_req_t req, File *f, unsigned int cmd, uns
 		op->len = in_len;
 		op->out_size = out_size;
 		int rc = tty_core_drain(t->core, op, now_us());
-		if (rc == 0) {
-			reply_ioctl_rerun(op);
-		} else if (rc == TTY_CORE_PENDING) {
+		if (rc == TTY_CORE_PENDING)
 			fuse_req_interrupt_func(req, interrupt_cb, op);
-		} else {
-			fuse_reply_err(req, -rc);
-			op_free(op);
-		}
+		else
+			op_finish(op, rc); /* 0: runs the second phase now */
 		break;
 	}
 	case TTY_IOCTL_WAIT_MODEM: {
 		Op *op = op_new(t, OP_IOCTL_MODEM, req, f);
 		int rc = tty_core_miwait(t->core, op, res.miwait_mask, now_us());
-		if (rc == TTY_CORE_PENDING) {
+		if (rc == TTY_CORE_PENDING)
 			fuse_req_interrupt_func(req, interrupt_cb, op);
-		} else {
-			if (rc < 0)
-				fuse_reply_err(req, -rc);
-			else
-				fuse_reply_ioctl(req, 0, NULL, 0);
-			op_free(op);
-		}
+		else
+			op_finish(op, rc);
 		break;
 	}
 	}

@@ -170,6 +170,7 @@ struct _UsbipDevice {
 	GTask *shutdown_task;
 	guint shutdown_timer;
 	gint64 shutdown_deadline; /* monotonic us */
+	gboolean freeing;         /* freed by the owner while an attempt runs */
 };
 
 static void ctrl_kick(UsbipDevice *d);
@@ -221,6 +222,13 @@ static void ctrl_fail_all(UsbipDevice *d, int status)
 	}
 }
 
+static void device_free_now(UsbipDevice *d)
+{
+	g_array_unref(d->listeners);
+	g_free(d->server);
+	g_free(d);
+}
+
 void usbip_device_free(UsbipDevice *d)
 {
 	if (!d)
@@ -238,9 +246,13 @@ void usbip_device_free(UsbipDevice *d)
 		g_clear_pointer(&d->conn, usbip_conn_unref);
 	}
 	ctrl_fail_all(d, -ESHUTDOWN);
-	g_array_unref(d->listeners);
-	g_free(d->server);
-	g_free(d);
+	if (d->attempt) {
+		/* A list or import is still in GIO's hands; its (cancelled)
+		 * completion frees the device. */
+		d->freeing = TRUE;
+		return;
+	}
+	device_free_now(d);
 }
 
 guint usbip_device_add_link_listener(UsbipDevice *d, UsbipDeviceLinkFunc fn, gpointer user)
@@ -512,6 +524,17 @@ static void attempt_done(Attempt *a, gboolean ok)
 {
 	UsbipDevice *d = a->d;
 	d->attempt = NULL;
+	if (d->freeing) {
+		attempt_free(a);
+		GTask *t = g_steal_pointer(&d->start_task);
+		if (t) {
+			g_task_return_new_error(t, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+			                        "the device was freed");
+			g_object_unref(t);
+		}
+		device_free_now(d);
+		return;
+	}
 	if (ok) {
 		d->desc = a->desc;
 		memcpy(d->manufacturer, a->manufacturer, sizeof(d->manufacturer));

@@ -1040,6 +1040,31 @@ static void test_orderly_shutdown(void **state)
 	usbip_device_free(d);
 }
 
+static void never_called(GObject *src, GAsyncResult *res, gpointer user)
+{
+	/* the start result may arrive, but must not touch the freed device */
+	*(gboolean *)user = TRUE;
+}
+
+/* Freeing a device while its list/import is in flight is safe (ASan checks
+ * the rest), at every stage of the attempt. */
+static void test_free_while_connecting(void **state)
+{
+	Fx *fx = *state;
+	for (guint delay = 0; delay < 40; delay += 2) {
+		UsbipSelector sel;
+		assert_true(usbip_selector_parse("1-1", &sel, NULL));
+		UsbipDeviceConfig cfg = fast_cfg();
+		UsbipDevice *d = usbip_device_new(fx->server, &sel, &cfg);
+		gboolean called = FALSE;
+		usbip_device_start_async(d, never_called, &called);
+		run_for(delay);
+		usbip_device_free(d);
+		run_for(30);
+		assert_true(run_until(mock_free_state, fx, 5000));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1064,6 +1089,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ipv6_and_names, fx_setup, fx_teardown),
 	    cmocka_unit_test(test_untrusted_reply_drops_link),
 	    cmocka_unit_test_setup_teardown(test_orderly_shutdown, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_free_while_connecting, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
