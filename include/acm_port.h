@@ -48,7 +48,9 @@ typedef struct {
 	void (*link)(AcmPort *p, gboolean up, const GError *error, gpointer user);
 } AcmPortCallbacks;
 
-/* Bind to function `index` of the device (valid after its first start). */
+/* Bind to function `index` of the device (valid after its first start).
+ * When the device is up the port starts at once, without a link callback:
+ * check acm_port_is_up(). */
 AcmPort *acm_port_new(UsbipDevice *dev, guint index, const AcmPortConfig *cfg,
                       const AcmPortCallbacks *cb, gpointer user);
 void acm_port_free(AcmPort *p);

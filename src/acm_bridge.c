@@ -24,8 +24,6 @@ static guint64 now_us(void)
 static void pump_tx(AcmBridge *b)
 {
 	guint8 buf[16384];
-	if (!b->port)
-		return; /* the port announces its link while being created */
 	/* Pull only what the port takes at once, so the tty keeps the rest
 	 * (and blocks writers) while the device is slow or the link is down. */
 	while (acm_port_is_up(b->port)) {

@@ -496,16 +496,11 @@ static void port_down(AcmPort *p)
 	/* Held rx bytes stay: they were received and must not be lost. */
 }
 
-static void on_link(UsbipDevice *d, gboolean up, const GError *error, gpointer user)
+/* The link is up: take the connection, replay the setup, start the pipes.
+ * announce: tell the owner (not while acm_port_new() has not returned). */
+static void port_up(AcmPort *p, gboolean announce)
 {
-	AcmPort *p = user;
-	if (!up) {
-		if (p->up || p->conn)
-			port_down(p);
-		if (p->cb.link)
-			p->cb.link(p, FALSE, error, p->user);
-		return;
-	}
+	UsbipDevice *d = p->dev;
 	const struct cdc_acm_function *f = usbip_device_get_function(d, p->index);
 	if (!f) {
 		g_warning("port %u: the device came back without this ACM function", p->index);
@@ -527,8 +522,21 @@ static void on_link(UsbipDevice *d, gboolean up, const GError *error, gpointer u
 	notify_submit(p);
 	if (rx_deliver_held(p))
 		rx_fill(p);
-	if (p->cb.link)
+	if (announce && p->cb.link)
 		p->cb.link(p, TRUE, NULL, p->user);
+}
+
+static void on_link(UsbipDevice *d, gboolean up, const GError *error, gpointer user)
+{
+	AcmPort *p = user;
+	if (up) {
+		port_up(p, TRUE);
+		return;
+	}
+	if (p->up || p->conn)
+		port_down(p);
+	if (p->cb.link)
+		p->cb.link(p, FALSE, error, p->user);
 }
 
 AcmPort *acm_port_new(UsbipDevice *dev, guint index, const AcmPortConfig *cfg,
@@ -553,7 +561,7 @@ AcmPort *acm_port_new(UsbipDevice *dev, guint index, const AcmPortConfig *cfg,
 	g_queue_init(&p->tx_inflight);
 	p->listener = usbip_device_add_link_listener(dev, on_link, p);
 	if (usbip_device_is_up(dev))
-		on_link(dev, TRUE, NULL, p);
+		port_up(p, FALSE); /* no callback before the caller has the port */
 	else if (usbip_device_get_function(dev, index))
 		p->f = *usbip_device_get_function(dev, index);
 	return p;

@@ -39,15 +39,36 @@ static const char *speed_str(guint32 s)
 	return s < G_N_ELEMENTS(names) ? names[s] : "unknown";
 }
 
-/* ACM comm interfaces among the interface records (class 2, subclass 2). */
-static guint count_acm(const UsbipExported *e)
+/* ACM comm interfaces among the interface records (class 2, subclass 2);
+ * -1 when the server sent none: Linux lists a device it has not configured
+ * yet (bConfigurationValue 0) with no interfaces, so nobody knows. */
+static gint count_acm(const UsbipExported *e)
 {
-	guint n = 0;
+	gint n = 0;
+	if (e->n_intf == 0)
+		return -1;
 	for (guint i = 0; i < e->n_intf; i++)
 		if (e->intf[i].bInterfaceClass == CDC_CLASS_COMM &&
 		    e->intf[i].bInterfaceSubClass == CDC_SUBCLASS_ACM)
 			n++;
 	return n;
+}
+
+/* A JSON string literal of text from the server (any bytes). */
+static void json_string(GString *out, const char *text)
+{
+	g_autofree char *valid = g_utf8_make_valid(text, -1);
+	g_string_append_c(out, '"');
+	for (const char *p = valid; *p; p++) {
+		guchar c = (guchar)*p;
+		if (c == '"' || c == '\\')
+			g_string_append_printf(out, "\\%c", c);
+		else if (c < 0x20)
+			g_string_append_printf(out, "\\u%04x", c);
+		else
+			g_string_append_c(out, (char)c);
+	}
+	g_string_append_c(out, '"');
 }
 
 GPtrArray *cmd_client_list_sync(const char *server, GError **error)
@@ -70,15 +91,21 @@ int cmd_client_list(const char *server, gboolean json, GError **error)
 		g_autoptr(GString) s = g_string_new("[");
 		for (guint i = 0; i < list->len; i++) {
 			const UsbipExported *e = g_ptr_array_index(list, i);
-			g_autofree char *path = g_strescape(e->dev.path, NULL);
+			gint acm = count_acm(e);
+			g_string_append(s, i ? ",\n  {\"busid\": " : "\n  {\"busid\": ");
+			json_string(s, e->dev.busid);
 			g_string_append_printf(
 			    s,
-			    "%s\n  {\"busid\": \"%s\", \"vid\": \"%04x\", \"pid\": \"%04x\", "
-			    "\"bcdDevice\": \"%04x\", \"speed\": \"%s\", \"class\": %u, "
-			    "\"interfaces\": %u, \"acm_functions\": %u, \"path\": \"%s\"}",
-			    i ? "," : "", e->dev.busid, e->dev.idVendor, e->dev.idProduct,
-			    e->dev.bcdDevice, speed_str(e->dev.speed), e->dev.bDeviceClass,
-			    e->n_intf, count_acm(e), path);
+			    ", \"vid\": \"%04x\", \"pid\": \"%04x\", \"bcdDevice\": \"%04x\", "
+			    "\"speed\": \"%s\", \"class\": %u, \"interfaces\": %u, ",
+			    e->dev.idVendor, e->dev.idProduct, e->dev.bcdDevice,
+			    speed_str(e->dev.speed), e->dev.bDeviceClass, e->n_intf);
+			if (acm < 0)
+				g_string_append(s, "\"acm_functions\": null, \"path\": ");
+			else
+				g_string_append_printf(s, "\"acm_functions\": %d, \"path\": ", acm);
+			json_string(s, e->dev.path);
+			g_string_append_c(s, '}');
 		}
 		g_string_append(s, list->len ? "\n]\n" : "]\n");
 		fputs(s->str, stdout);
@@ -88,8 +115,11 @@ int cmd_client_list(const char *server, gboolean json, GError **error)
 	       "PATH");
 	for (guint i = 0; i < list->len; i++) {
 		const UsbipExported *e = g_ptr_array_index(list, i);
-		guint acm = count_acm(e);
-		g_autofree char *acm_s = acm ? g_strdup_printf("%u", acm) : g_strdup("-");
+		gint acm = count_acm(e);
+		/* "?": the server sent no interfaces (device not configured yet) */
+		g_autofree char *acm_s = acm < 0   ? g_strdup("?")
+		                         : acm > 0 ? g_strdup_printf("%d", acm)
+		                                   : g_strdup("-");
 		printf("%-12s %04x:%04x %-8s %-6u %-4s %s\n", e->dev.busid, e->dev.idVendor,
 		       e->dev.idProduct, speed_str(e->dev.speed), e->n_intf, acm_s, e->dev.path);
 	}
