@@ -31,6 +31,27 @@ skip() {
 	exit 77
 }
 
+# check_fail MESSAGE: record a failed check and carry on (independent checks after it still
+# run); systest_done then fails the test. Use fail for errors the rest cannot survive.
+SYSTEST_FAILED_CHECKS=0
+check_fail() {
+	log "CHECK FAILED: $*"
+	SYSTEST_FAILED_CHECKS=$((SYSTEST_FAILED_CHECKS + 1))
+	echo "$*" >>"$SYSTEST_OUT/failed-checks.txt"
+	return 1
+}
+
+# systest_done: end of a script: prints PASS, or lists the failed checks and exits 1.
+systest_done() {
+	if [ "$SYSTEST_FAILED_CHECKS" -gt 0 ]; then
+		log "$SYSTEST_FAILED_CHECKS check(s) failed:"
+		sed 's/^/    /' "$SYSTEST_OUT/failed-checks.txt" >&2
+		exit 1
+	fi
+	echo "PASS"
+	exit 0
+}
+
 # bg_track PID LOGFILE: remember a background process (killed by the cleanup trap) and its log
 # (shown when the script fails).
 bg_track() {
@@ -72,14 +93,27 @@ systest_init() {
 	ip link set lo up || fail "cannot bring up lo"
 }
 
-# wait_for SECONDS CMD [ARGS...]: poll CMD every 0.1 s until it succeeds; 1 on timeout.
+# uptime_ds: sets _UPTIME_DS to the time since boot in tenths of a second, from /proc/uptime
+# ("12345.67 ..."), with shell builtins only (no exec: cheap under TCG).
+uptime_ds() {
+	read -r _up _rest </proc/uptime
+	_ds=${_up%.*}${_up#*.}
+	_ds=${_ds%?}
+	while :; do
+		case $_ds in 0?*) _ds=${_ds#0} ;; *) break ;; esac
+	done
+	_UPTIME_DS=$_ds
+}
+
+# wait_for SECONDS CMD [ARGS...]: run CMD about every 0.1 s until it succeeds; 1 if it has not
+# within SECONDS of wall time (a deadline, not a count: CMD itself may be slow under TCG).
 wait_for() {
-	_wf_limit=$(($1 * 10))
+	uptime_ds
+	_wf_end=$((_UPTIME_DS + $1 * 10))
 	shift
-	_wf_i=0
 	while ! "$@" >/dev/null 2>&1; do
-		_wf_i=$((_wf_i + 1))
-		[ $_wf_i -ge $_wf_limit ] && return 1
+		uptime_ds
+		[ "$_UPTIME_DS" -ge "$_wf_end" ] && return 1
 		sleep 0.1
 	done
 	return 0
@@ -100,22 +134,159 @@ load_modules() {
 	done
 }
 
-# start_mock_server: our USBIP mock server on 127.0.0.1:3240 serving the lsusb fixtures.
-# Exits 77 if the mock has not been built.
+# start_mock_server: our USBIP mock server on 127.0.0.1:3240 serving the lsusb fixtures, with
+# its text control channel on MOCK_CTL (see mock_ctl). Exits 77 if the mock has not been built.
+# Sets MOCK_PID. Can be called again after stop_mock_server (server restart tests).
 MOCK_SERVER=$BUILD/tools/mock/usbip-mock-server
 MOCK_PORT=3240
+MOCK_CTL=/run/mock.ctl
+MOCK_PID=
+MOCK_STARTS=0
 start_mock_server() {
 	[ -x "$MOCK_SERVER" ] || skip "mock server not built ($MOCK_SERVER)"
+	MOCK_STARTS=$((MOCK_STARTS + 1))
+	# One log per start, so a restart does not overwrite the first run's log.
 	_log=$SYSTEST_OUT/mock-server.log
+	[ "$MOCK_STARTS" -gt 1 ] && _log=$SYSTEST_OUT/mock-server.$MOCK_STARTS.log
 	"$MOCK_SERVER" --dir "$SRC/test/lsusb" --port "$MOCK_PORT" --listen 127.0.0.1 \
-		--verbose >"$_log" 2>&1 &
-	_pid=$!
-	bg_track $_pid "$_log"
-	if ! wait_for 30 tcp_listening "$MOCK_PORT"; then
-		kill -0 "$_pid" 2>/dev/null || fail "mock server exited early (see $_log)"
-		fail "mock server does not listen on port $MOCK_PORT after 30 s"
+		--control "$MOCK_CTL" --verbose >"$_log" 2>&1 &
+	MOCK_PID=$!
+	bg_track $MOCK_PID "$_log"
+	if ! wait_for 30 mock_up; then
+		kill -0 "$MOCK_PID" 2>/dev/null || fail "mock server exited early (see $_log)"
+		fail "mock server does not listen on port $MOCK_PORT and $MOCK_CTL after 30 s"
 	fi
-	log "mock server pid $_pid listening on 127.0.0.1:$MOCK_PORT"
+	log "mock server pid $MOCK_PID listening on 127.0.0.1:$MOCK_PORT, control $MOCK_CTL"
+}
+
+mock_up() {
+	tcp_listening "$MOCK_PORT" && [ -S "$MOCK_CTL" ]
+}
+
+# stop_mock_server [SIGNAL]: kill the mock (default SIGKILL: a server that vanishes) and wait
+# until its port is closed.
+stop_mock_server() {
+	[ -n "$MOCK_PID" ] || fail "stop_mock_server: no mock server running"
+	kill -"${1:-KILL}" "$MOCK_PID" 2>/dev/null
+	wait "$MOCK_PID" 2>/dev/null
+	wait_for 10 sh -c "! kill -0 $MOCK_PID" || fail "mock server $MOCK_PID does not exit"
+	rm -f "$MOCK_CTL"
+	log "mock server $MOCK_PID stopped (SIG${1:-KILL})"
+	MOCK_PID=
+}
+
+# mock_ctl CMD [ARGS...]: send one command over the mock's control channel; prints the reply
+# (one line, or the block without its final "ok"). Returns 1 when the reply is "error: ..."
+# (the message goes to stderr) or the channel cannot be reached.
+mock_ctl() {
+	_reply=$(printf '%s\n' "$*" | socat -t 5 - "UNIX-CONNECT:$MOCK_CTL") || {
+		log "mock_ctl $*: cannot talk to $MOCK_CTL"
+		return 1
+	}
+	case $_reply in
+	error:*)
+		log "mock_ctl $*: $_reply"
+		return 1
+		;;
+	esac
+	# Block replies end with a line "ok"; a one-line "ok" (plain success) prints nothing.
+	case $_reply in
+	ok) return 0 ;;
+	*"
+ok") _reply=${_reply%"
+ok"} ;;
+	esac
+	printf '%s\n' "$_reply"
+}
+
+# mock_expect WANT CMD [ARGS...]: check (check_fail, returns 1) that `mock_ctl CMD ARGS`
+# prints exactly WANT.
+mock_expect() {
+	_want=$1
+	shift
+	_got=$(mock_ctl "$@") || {
+		check_fail "mock_ctl $* failed (expected '$_want')"
+		return 1
+	}
+	if [ "$_got" != "$_want" ]; then
+		check_fail "mock_ctl $*: expected '$_want', got '$_got'"
+		return 1
+	fi
+	log "mock: $* -> $_got"
+}
+
+# mock_wait_state BUSID STATE [SECONDS]: wait until the mock reports BUSID in STATE.
+mock_wait_state() {
+	wait_for "${3:-10}" mock_state_is "$1" "$2" ||
+		fail "mock: $1 is '$(mock_ctl state "$1")' after ${3:-10} s, expected '$2'"
+}
+
+mock_state_is() {
+	[ "$(mock_ctl state "$1")" = "$2" ]
+}
+
+# --- the usbip-cuse daemon ---------------------------------------------------------------------
+USBIP_CUSE=$BUILD/src/usbip-cuse
+DAEMON_PID=
+DAEMON_LOG=
+DAEMON_STARTS=0
+
+# start_daemon ARGS...: run `usbip-cuse --foreground --verbose ARGS` in the background and wait
+# until it logs "ready with N node(s)" (then prints nothing and returns 0) or exits (fails,
+# showing its log). Loads cuse. Sets DAEMON_PID, DAEMON_LOG and DAEMON_NODES (the /dev paths of
+# the nodes it announced).
+start_daemon() {
+	[ -x "$USBIP_CUSE" ] || skip "usbip-cuse not built ($USBIP_CUSE)"
+	[ -z "$DAEMON_PID" ] || fail "start_daemon: daemon $DAEMON_PID still running"
+	load_modules cuse
+	DAEMON_STARTS=$((DAEMON_STARTS + 1))
+	DAEMON_LOG=$SYSTEST_OUT/daemon.$DAEMON_STARTS.log
+	"$USBIP_CUSE" --foreground --verbose "$@" >"$DAEMON_LOG" 2>&1 &
+	DAEMON_PID=$!
+	bg_track $DAEMON_PID "$DAEMON_LOG"
+	_i=0
+	while ! grep -q 'ready with' "$DAEMON_LOG"; do
+		if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+			wait "$DAEMON_PID"
+			_rc=$?
+			DAEMON_PID=
+			cat "$DAEMON_LOG" >&2
+			fail "usbip-cuse $* exited with status $_rc before it was ready"
+		fi
+		_i=$((_i + 1))
+		[ $_i -ge 600 ] && fail "usbip-cuse $* not ready after 60 s (see $DAEMON_LOG)"
+		sleep 0.1
+	done
+	# The daemon announces each node as "usbip-cuse-Message: TIME: /dev/NAME: SERVER BUSID ...".
+	DAEMON_NODES=$(sed -n 's,^usbip-cuse-Message: [^ ]*: \(/dev/[^:]*\): .*$,\1,p' \
+		"$DAEMON_LOG" | sort -u |
+		tr '\n' ' ')
+	for _n in $DAEMON_NODES; do
+		[ -c "$_n" ] || fail "daemon announced $_n but it is not a character device"
+	done
+	log "usbip-cuse pid $DAEMON_PID ready: $(grep -o 'ready with.*' "$DAEMON_LOG"):" \
+		"$DAEMON_NODES"
+}
+
+# stop_daemon [TIMEOUT]: SIGTERM the daemon, wait (default 10 s) for it to exit, and fail unless
+# it exited with status 0 and every node it had announced is gone.
+stop_daemon() {
+	[ -n "$DAEMON_PID" ] || fail "stop_daemon: no daemon running"
+	_t=${1:-10}
+	kill -TERM "$DAEMON_PID" 2>/dev/null || fail "daemon $DAEMON_PID already gone"
+	if ! wait_for "$_t" sh -c "! kill -0 $DAEMON_PID 2>/dev/null || \
+		grep -q '^State:.*Z' /proc/$DAEMON_PID/status"; then
+		fail "usbip-cuse $DAEMON_PID still running ${_t} s after SIGTERM"
+	fi
+	wait "$DAEMON_PID"
+	_rc=$?
+	_pid=$DAEMON_PID
+	DAEMON_PID=
+	[ "$_rc" = 0 ] || fail "usbip-cuse $_pid exited with status $_rc after SIGTERM (want 0)"
+	for _n in $DAEMON_NODES; do
+		wait_for 5 sh -c "! test -e $_n" || fail "$_n still exists after the daemon exited"
+	done
+	log "usbip-cuse $_pid exited 0 after SIGTERM; nodes removed:$DAEMON_NODES"
 }
 
 # start_real_gadget_server: a real CDC-ACM device (g_serial on dummy_hcd, far end /dev/ttyGS0)
@@ -165,14 +336,73 @@ kernel_attach() {
 # The termios is set on the descriptor cat then uses, so no close/reopen can reset it; raw
 # clears ICRNL/OPOST/IXON/ICANON/ISIG so bytes pass unmodified, -echo stops the line
 # discipline from echoing a second copy.
+# When the USB host goes away (an importer detaches: usbip-host resets the device), g_serial
+# hangs ttyGS0 up and cat ends; the loop then opens ttyGS0 again for the next host. Each
+# (re)start logs a line "up" to GS_LOOPBACK_LOG once raw mode is in place.
+GS_LOOPBACK_LOG=$SYSTEST_OUT/gs-loopback.log
 start_gs_loopback() {
 	[ -c /dev/ttyGS0 ] || fail "no /dev/ttyGS0"
-	_log=$SYSTEST_OUT/gs-loopback.log
-	sh -c 'exec 3<>/dev/ttyGS0 && stty raw -echo <&3 && exec cat <&3 >&3' >"$_log" 2>&1 &
-	bg_track $! "$_log"
+	: >"$GS_LOOPBACK_LOG"
+	sh -c 'trap "kill \$c 2>/dev/null; exit 0" TERM
+		while :; do
+			sh -c "exec 3<>/dev/ttyGS0 && stty raw -echo <&3 && echo up >&2 &&
+				exec cat <&3 >&3" &
+			c=$!
+			wait $c
+			sleep 0.1
+		done' >>"$GS_LOOPBACK_LOG" 2>&1 &
+	bg_track $! "$GS_LOOPBACK_LOG"
 	# Wait until the raw mode is in place before anyone sends data.
-	wait_for 10 gs_is_raw || fail "ttyGS0 loopback did not start"
+	wait_for 10 gs_loopback_starts_reach 1 || fail "ttyGS0 loopback did not start"
+	wait_for 10 gs_is_raw || fail "ttyGS0 loopback did not set raw mode"
+	echo 1 >"$GS_SEEN_FILE"
 	log "ttyGS0 loopback running"
+}
+
+gs_loopback_starts() {
+	grep -c '^up$' "$GS_LOOPBACK_LOG"
+}
+
+gs_loopback_starts_reach() {
+	[ "$(gs_loopback_starts)" -ge "$1" ]
+}
+
+gs_usbip_status_is() {
+	[ "$(cat /sys/bus/usb/devices/1-1/usbip_status)" = "$1" ]
+}
+
+# The echo (re)starts accounted for so far, in a file so that helpers run in subshells (a
+# pipeline feeding a client) update it too.
+GS_SEEN_FILE=/tmp/systest/gs-starts-seen
+
+# gs_settle_after_attach: call once an importer is attaching the gadget (1-1), before data
+# flows: its SET_CONFIGURATION on an already configured gadget (usbip-host restores the
+# configuration when it resets the device after the previous importer) makes g_serial hang
+# ttyGS0 up; this waits for the echo to come back (up to 3 s: a gadget left unconfigured by
+# `usbip bind` is not hung up).
+gs_settle_after_attach() {
+	wait_for 30 gs_usbip_status_is 2 || fail "1-1 not imported (usbip_status" \
+		"$(cat /sys/bus/usb/devices/1-1/usbip_status))"
+	_seen=$(cat "$GS_SEEN_FILE")
+	if wait_for 3 gs_loopback_starts_reach $((_seen + 1)); then
+		log "ttyGS0 echo reopened after the importer configured the gadget"
+	fi
+	gs_loopback_starts >"$GS_SEEN_FILE"
+}
+
+# gs_after_host_session: call after an importer of the gadget (1-1) detached: waits until
+# usbip-host has released and reset the device, and the ttyGS0 echo has reopened the port
+# after g_serial's hangup.
+gs_after_host_session() {
+	wait_for 15 gs_usbip_status_is 1 || fail "1-1 not available again (usbip_status" \
+		"$(cat /sys/bus/usb/devices/1-1/usbip_status))"
+	_seen=$(cat "$GS_SEEN_FILE")
+	if wait_for 5 gs_loopback_starts_reach $((_seen + 1)); then
+		log "ttyGS0 echo reopened after the host left"
+	else
+		log "NOTE: no ttyGS0 hangup seen after the host left; echo still running"
+	fi
+	gs_loopback_starts >"$GS_SEEN_FILE"
 }
 
 gs_is_raw() {

@@ -19,7 +19,7 @@ acm_flags=$(stty -F "$dev" -a | tr ' ;' '\n\n')
 for f in 115200 cs7 parenb -parodd; do
 	echo "$acm_flags" | grep -qx -- "$f" || fail "$dev does not report $f after stty"
 done
-# TODO(mock control channel): ask the mock server for the line coding it recorded and require
-# 115200 baud, 1 stop bit, even parity, 7 data bits (wire bytes 00 c2 01 00 00 02 07). The
-# mock's control channel does not exist yet; until it does, only the kernel side is checked.
-echo "PASS"
+# The mock decodes the SET_LINE_CODING it received (wire bytes 00 c2 01 00 00 02 07) as
+# RATE DATABITS PARITY STOPBITS.
+mock_expect "115200 7 E 1" linecoding 1-1
+systest_done
