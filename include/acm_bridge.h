@@ -20,8 +20,8 @@ typedef struct _AcmBridge AcmBridge;
  * been started).  port_cfg may be NULL for defaults. */
 AcmBridge *acm_bridge_new(UsbipDevice *dev, guint index, const CuseTtyConfig *tty_cfg,
                           const AcmPortConfig *port_cfg, GError **error);
-/* Removes the node.  Shut the device down (or free it) first, so that no
- * control request of this bridge is still queued there. */
+/* Removes the node.  Free every bridge of a device before the device
+ * (after usbip_device_shutdown_async() for an orderly stop). */
 void acm_bridge_free(AcmBridge *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AcmBridge, acm_bridge_free)
 

@@ -83,19 +83,22 @@ typedef void (*UsbipConnClosedFunc)(UsbipConn *c, const GError *error, gpointer 
 void usbip_conn_set_closed_func(UsbipConn *c, UsbipConnClosedFunc fn, gpointer user);
 
 /*
- * Submit a URB.  ep_addr includes the 0x80 IN bit; ep 0 is control and then
- * setup must be the 8 raw SETUP bytes (its direction bit decides IN/OUT and
- * len must equal wLength).  For OUT, data holds len bytes (copied); for IN,
- * len is the buffer size asked for.  interval: the endpoint's bInterval for
- * interrupt endpoints, else 0.  Returns the seqnum (never 0), or 0 when the
- * connection is closed or the arguments are invalid (no callback then).
+ * Submit a URB (callbacks never run from inside submit or unlink: a send
+ * error closes the connection from an idle callback).  ep_addr includes the 0x80 IN bit; ep 0 is
+ * control and then setup must be the 8 raw SETUP bytes (its direction bit decides IN/OUT and len
+ * must equal wLength).  For OUT, data holds len bytes (copied); for IN, len is the buffer size
+ * asked for.  interval: the endpoint's bInterval for interrupt endpoints, else 0.  Returns the
+ * seqnum (never 0), or 0 when the connection is closed or the arguments are invalid (no callback
+ * then).
  */
 guint32 usbip_conn_submit(UsbipConn *c, guint8 ep_addr, const guint8 *setup, const guint8 *data,
                           gsize len, gint interval, UsbipUrbFunc cb, gpointer user);
 
 /* Ask the server to cancel a pending URB.  Its callback then runs with
- * -ECONNRESET, or with its real result if it had already completed.
- * Returns FALSE when seqnum is not pending. */
+ * -ECONNRESET; or with its real result if it completed first; or, when the
+ * server says the URB finished just before the unlink (RET_UNLINK status 0
+ * with no RET_SUBMIT, as Linux does), with status 0 and, for OUT, the whole
+ * length (IN data is then lost).  Returns FALSE when seqnum is not pending. */
 gboolean usbip_conn_unlink(UsbipConn *c, guint32 seqnum);
 
 /* Unlink every pending URB whose callback data is `user` and never call

@@ -11,6 +11,7 @@ struct _AcmBridge {
 	struct tty_core *core;
 	AcmPort *port;
 	GList *fx_runs; /* FxRun* waiting for the device */
+	gsize stale;    /* acks still due for bytes a hangup already forgot */
 	gboolean lost;  /* the link fell since the node was made */
 };
 
@@ -44,6 +45,17 @@ static void pump_tx(AcmBridge *b)
 	cuse_tty_sync(b->tty);
 }
 
+/* Bytes the port is done with (sent, flushed or lost).  Those a hangup
+ * already dropped from the tty's count must not be taken off bytes written
+ * after it. */
+static void tx_ack(AcmBridge *b, gsize n)
+{
+	gsize skip = MIN(n, b->stale);
+	b->stale -= skip;
+	if (n > skip)
+		tty_core_tx_ack(b->core, n - skip, now_us());
+}
+
 static void tty_tx_kick(CuseTty *t, gpointer user)
 {
 	pump_tx(user);
@@ -52,8 +64,7 @@ static void tty_tx_kick(CuseTty *t, gpointer user)
 static void port_tx_progress(AcmPort *p, gsize confirmed, gsize discarded, gpointer user)
 {
 	AcmBridge *b = user;
-	if (confirmed + discarded)
-		tty_core_tx_ack(b->core, confirmed + discarded, now_us());
+	tx_ack(b, confirmed + discarded);
 	pump_tx(b);
 }
 
@@ -61,7 +72,7 @@ static void port_tx_failed(AcmPort *p, gsize lost, gpointer user)
 {
 	AcmBridge *b = user;
 	g_message("%s: %zu written bytes were lost with the link", cuse_tty_get_name(b->tty), lost);
-	tty_core_tx_ack(b->core, lost, now_us());
+	tx_ack(b, lost);
 	cuse_tty_sync(b->tty);
 }
 
@@ -70,6 +81,10 @@ static void port_tx_failed(AcmPort *p, gsize lost, gpointer user)
 static gsize port_rx(AcmPort *p, const guint8 *data, gsize len, gpointer user)
 {
 	AcmBridge *b = user;
+	/* Nobody has the node open: a fresh open starts with empty input, as
+	 * on a tty whose driver does not read while closed. */
+	if (tty_core_open_count(b->core) == 0)
+		return len;
 	gsize n = MIN(len, tty_core_rx_room(b->core));
 	if (n)
 		tty_core_rx(b->core, data, n, now_us());
@@ -88,8 +103,12 @@ static void tty_rx_space(CuseTty *t, gsize room, gpointer user)
 static void port_serial_state(AcmPort *p, guint16 state, gpointer user)
 {
 	AcmBridge *b = user;
-	if (tty_core_serial_state(b->core, state, now_us()) == TTY_CORE_SS_HANGUP)
+	if (tty_core_serial_state(b->core, state, now_us()) == TTY_CORE_SS_HANGUP) {
+		/* carrier lost: pending output goes, as on a tty hangup */
+		acm_port_flush_tx(b->port);
+		b->stale = acm_port_tx_pending(b->port);
 		cuse_tty_hangup(b->tty);
+	}
 	cuse_tty_sync(b->tty);
 }
 

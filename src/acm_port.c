@@ -33,7 +33,9 @@ struct _AcmPort {
 	gpointer user;
 
 	gboolean up;
-	UsbipConn *conn; /* ref held while up */
+	UsbipConn *conn;     /* ref held while up */
+	UsbipConn *old_conn; /* the last one, until freed: URBs may still name us */
+	GList *ctrl_reqs;    /* CtrlReq* queued in the device */
 
 	/* rx */
 	gsize rx_size;
@@ -94,12 +96,52 @@ static gboolean status_means_gone(int status)
 	return status == -ESHUTDOWN || status == -ENODEV || status == -EPROTO || status == -ENOENT;
 }
 
+/* ---- control requests ---- */
+
+typedef struct {
+	AcmPort *p; /* NULL once the port is freed: then nobody is called */
+	AcmPortDoneFunc cb;
+	AcmPortLineCodingFunc lc_cb;
+	gpointer user;
+} CtrlReq;
+
+static void ctrl_done(UsbipDevice *d, int status, const guint8 *data, gsize len, gpointer user)
+{
+	CtrlReq *r = user;
+	if (r->p) {
+		r->p->ctrl_reqs = g_list_remove(r->p->ctrl_reqs, r);
+		if (r->lc_cb) {
+			struct cdc_line_coding lc = {0};
+			if (status == 0 && cdc_acm_line_coding_decode(&lc, data, len) < 0)
+				status = -EPROTO;
+			r->lc_cb(r->p, status, status == 0 ? &lc : NULL, r->user);
+		} else if (r->cb) {
+			r->cb(r->p, status, r->user);
+		}
+	}
+	g_free(r);
+}
+
+static void ctrl_send(AcmPort *p, const struct usb_setup *s, const guint8 *data, AcmPortDoneFunc cb,
+                      AcmPortLineCodingFunc lc_cb, gpointer user)
+{
+	CtrlReq *r = g_new0(CtrlReq, 1);
+	r->p = p;
+	r->cb = cb;
+	r->lc_cb = lc_cb;
+	r->user = user;
+	p->ctrl_reqs = g_list_prepend(p->ctrl_reqs, r);
+	if (!p->up) {
+		ctrl_done(p->dev, -ENOTCONN, NULL, 0, r);
+		return;
+	}
+	usbip_device_control(p->dev, s, data, ctrl_done, r);
+}
+
 /* ---- clear halt after a stall ---- */
 
-static void clear_halt_done(UsbipDevice *d, int status, const guint8 *data, gsize len,
-                            gpointer user)
+static void clear_halt_done(AcmPort *p, int status, gpointer user)
 {
-	AcmPort *p = user;
 	if (status < 0)
 		g_debug("port %u: CLEAR_FEATURE(HALT) failed: %s", p->index, g_strerror(-status));
 	/* Whichever pipe stalled can run again. */
@@ -119,7 +161,7 @@ static void clear_halt(AcmPort *p, guint8 ep)
 	    .wLength = 0,
 	};
 	p->st.stalls++;
-	usbip_device_control(p->dev, &s, NULL, clear_halt_done, p);
+	ctrl_send(p, &s, NULL, clear_halt_done, NULL, NULL);
 }
 
 /* ---- rx ---- */
@@ -377,43 +419,7 @@ static void notify_submit(AcmPort *p)
 	                                  MAX(1, p->f.notify_interval), notify_done, p);
 }
 
-/* ---- control requests ---- */
-
-typedef struct {
-	AcmPort *p;
-	AcmPortDoneFunc cb;
-	AcmPortLineCodingFunc lc_cb;
-	gpointer user;
-} CtrlReq;
-
-static void ctrl_done(UsbipDevice *d, int status, const guint8 *data, gsize len, gpointer user)
-{
-	CtrlReq *r = user;
-	if (r->lc_cb) {
-		struct cdc_line_coding lc = {0};
-		if (status == 0 && cdc_acm_line_coding_decode(&lc, data, len) < 0)
-			status = -EPROTO;
-		r->lc_cb(r->p, status, status == 0 ? &lc : NULL, r->user);
-	} else if (r->cb) {
-		r->cb(r->p, status, r->user);
-	}
-	g_free(r);
-}
-
-static void ctrl_send(AcmPort *p, const struct usb_setup *s, const guint8 *data, AcmPortDoneFunc cb,
-                      AcmPortLineCodingFunc lc_cb, gpointer user)
-{
-	CtrlReq *r = g_new0(CtrlReq, 1);
-	r->p = p;
-	r->cb = cb;
-	r->lc_cb = lc_cb;
-	r->user = user;
-	if (!p->up) {
-		ctrl_done(p->dev, -ENOTCONN, NULL, 0, r);
-		return;
-	}
-	usbip_device_control(p->dev, s, data, ctrl_done, r);
-}
+/* ---- class requests ---- */
 
 static void send_line_coding(AcmPort *p, AcmPortDoneFunc cb, gpointer user)
 {
@@ -482,7 +488,8 @@ static void port_down(AcmPort *p)
 		if (p->notify_seq)
 			usbip_conn_unlink(p->conn, p->notify_seq);
 	}
-	g_clear_pointer(&p->conn, usbip_conn_unref);
+	g_clear_pointer(&p->old_conn, usbip_conn_unref);
+	p->old_conn = g_steal_pointer(&p->conn);
 	/* Callbacks of a closed connection already ran; forget what is left. */
 	g_array_set_size(p->rx_seqs, 0);
 	p->notify_seq = 0;
@@ -572,9 +579,16 @@ void acm_port_free(AcmPort *p)
 	if (!p)
 		return;
 	usbip_device_remove_link_listener(p->dev, p->listener);
+	/* Nothing queued in the device or in flight may call us any more. */
+	for (GList *l = p->ctrl_reqs; l; l = l->next)
+		((CtrlReq *)l->data)->p = NULL;
+	g_list_free(p->ctrl_reqs);
 	if (p->conn)
 		usbip_conn_forget(p->conn, p);
+	if (p->old_conn && !usbip_conn_is_closed(p->old_conn))
+		usbip_conn_forget(p->old_conn, p);
 	g_clear_pointer(&p->conn, usbip_conn_unref);
+	g_clear_pointer(&p->old_conn, usbip_conn_unref);
 	g_array_unref(p->rx_seqs);
 	g_byte_array_unref(p->rx_held);
 	g_byte_array_unref(p->txq);

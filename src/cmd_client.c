@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -295,6 +296,8 @@ int cmd_client_cat(const char *server, const UsbipSelector *sel, const CmdCatOpt
                    GError **error)
 {
 	CatCtx c = {.opt = opt, .loop = g_main_loop_new(NULL, FALSE)};
+	/* a closed stdout is an error to report, not a signal to die of */
+	signal(SIGPIPE, SIG_IGN);
 	c.dev = usbip_device_new(server, sel, NULL);
 	guint sig1 = g_unix_signal_add(SIGINT, cat_signal, &c);
 	guint sig2 = g_unix_signal_add(SIGTERM, cat_signal, &c);

@@ -16,9 +16,6 @@
 #include "tty_ioctl.h"
 #include "uc_error.h"
 
-/* How long a last close waits for output to drain, as closing_wait. */
-#define CLOSE_DRAIN_MS 30000
-
 typedef enum { OP_READ, OP_WRITE, OP_DRAIN, OP_IOCTL_DRAIN, OP_IOCTL_MODEM, OP_POLL } OpKind;
 
 typedef struct File File;
@@ -384,7 +381,11 @@ static void drain_common(fuse_req_t req, struct fuse_file_info *fi, gboolean is_
 {
 	CuseTty *t = fuse_req_userdata(req);
 	File *f = file_of(fi);
-	if (file_hung_up(t, f) || (is_close && tty_core_open_count(t->core) > 1)) {
+	/* closing_wait (TIOCSSERIAL, centiseconds): how long a close waits for
+	 * the output, with "none" and "forever" as the kernel has them. */
+	guint16 cw = t->dev.closing_wait;
+	if (file_hung_up(t, f) || (is_close && tty_core_open_count(t->core) > 1) ||
+	    (is_close && cw == ASYNC_CLOSING_WAIT_NONE)) {
 		fuse_reply_err(req, 0);
 		return;
 	}
@@ -395,8 +396,8 @@ static void drain_common(fuse_req_t req, struct fuse_file_info *fi, gboolean is_
 		return;
 	}
 	fuse_req_interrupt_func(req, interrupt_cb, op);
-	if (is_close)
-		op->timer = g_timeout_add(CLOSE_DRAIN_MS, close_drain_timeout, op);
+	if (is_close && cw != ASYNC_CLOSING_WAIT_INF)
+		op->timer = g_timeout_add((guint)cw * 10, close_drain_timeout, op);
 }
 
 static void t_flush(fuse_req_t req, struct fuse_file_info *fi)
@@ -444,6 +445,8 @@ static void ioctl_run(CuseTty *t, fuse_req_t req, File *f, unsigned int cmd, uns
 static void reply_ioctl_rerun(Op *op)
 {
 	CuseTty *t = op->t;
+	/* The request moves on without this Op: an interrupt must not find it. */
+	fuse_req_interrupt_func(op->req, NULL, NULL);
 	ioctl_run(t, op->req, op->file, op->cmd, op->arg, op->buf, op->len, op->out_size,
 	          TTY_IOCTL_DRAINED);
 	op_free(op);

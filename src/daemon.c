@@ -34,6 +34,7 @@ typedef struct {
 	gboolean quitting;
 	int exit_code;
 	gint64 ready_deadline; /* monotonic us */
+	guint ready_src;
 } Daemon;
 
 static gboolean valid_pattern(const char *p)
@@ -56,8 +57,8 @@ static void report_ready(Daemon *d, const char *msg)
 {
 	if (d->ready_fd < 0)
 		return;
-	/* The parent prints msg (empty: success) and exits. */
-	if (msg && write(d->ready_fd, msg, strlen(msg)) < 0)
+	/* The parent prints msg, or exits 0 on the single NUL of success. */
+	if (write(d->ready_fd, msg ? msg : "", msg ? strlen(msg) : 1) < 0)
 		g_debug("cannot report to the parent: %s", g_strerror(errno));
 	close(d->ready_fd);
 	d->ready_fd = -1;
@@ -80,7 +81,8 @@ static void device_started(GObject *src, GAsyncResult *res, gpointer user)
 			g_error_free(err);
 	}
 	g_free(c);
-	if (--d->starting == 0)
+	/* after a signal the loop belongs to the shutdown: leave it running */
+	if (--d->starting == 0 && !d->quitting)
 		g_main_loop_quit(d->loop);
 }
 
@@ -97,12 +99,14 @@ static gboolean ready_poll(gpointer user)
 {
 	Daemon *d = user;
 	if (all_ready(d) || d->quitting) {
+		d->ready_src = 0;
 		g_main_loop_quit(d->loop);
 		return G_SOURCE_REMOVE;
 	}
 	if (g_get_monotonic_time() > d->ready_deadline) {
 		g_set_error(&d->error, UC_ERROR, UC_ERROR_CUSE,
 		            "the kernel did not create the device nodes (CUSE_INIT unanswered)");
+		d->ready_src = 0;
 		g_main_loop_quit(d->loop);
 		return G_SOURCE_REMOVE;
 	}
@@ -112,8 +116,7 @@ static gboolean ready_poll(gpointer user)
 static void device_stopped(GObject *src, GAsyncResult *res, gpointer user)
 {
 	Daemon *d = user;
-	if (--d->stopping == 0)
-		g_main_loop_quit(d->loop);
+	d->stopping--;
 }
 
 static gboolean on_signal(gpointer user)
@@ -157,11 +160,12 @@ static int daemonize(int *ready_fd)
 		ssize_t n, total = 0;
 		while ((n = read(p[0], buf + total, sizeof(buf) - 1 - (gsize)total)) > 0)
 			total += n;
-		buf[total > 0 ? total : 0] = 0;
-		if (total == 0) {
+		/* one NUL byte: ready; text: the error; nothing: it died */
+		if (total == 1 && buf[0] == 0)
 			_exit(0);
-		}
-		fprintf(stderr, "usbip-cuse: %s\n", buf);
+		buf[total] = 0;
+		fprintf(stderr, "usbip-cuse: %s\n",
+		        total > 0 ? buf : "the daemon exited during start-up");
 		_exit(1);
 	}
 	close(p[0]);
@@ -186,19 +190,18 @@ static void detach_stdio(void)
 
 int daemon_main(int argc, char **argv)
 {
-	const char *server = DEFAULT_SERVER;
+	/* GOption allocates what it parses; the defaults are filled in after. */
+	g_autofree char *server_opt = NULL, *pattern_opt = NULL, *cuse_opt = NULL;
 	g_auto(GStrv) selectors = NULL;
-	const char *pattern = DEFAULT_NAME;
-	const char *cuse_path = "/dev/cuse";
 	gboolean foreground = FALSE, verbose = FALSE, keep_open = FALSE, fuse_debug = FALSE;
 	gint rx_buffer = 65536, backoff_max = 10000, rx_urbs = 16, urb_size = 16384;
 	const GOptionEntry entries[] = {
-	    {"server", 's', 0, G_OPTION_ARG_STRING, &server,
+	    {"server", 's', 0, G_OPTION_ARG_STRING, &server_opt,
 	     "USBIP server (default " DEFAULT_SERVER ", port 3240)", "HOST[:PORT]"},
 	    {"device", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &selectors,
 	     "Device to attach (repeatable): BUSID, VID:PID, VID:PID:SERIAL, VID:PID#N",
 	     "SELECTOR"},
-	    {"name", 'n', 0, G_OPTION_ARG_STRING, &pattern,
+	    {"name", 'n', 0, G_OPTION_ARG_STRING, &pattern_opt,
 	     "Node name pattern, one %u for the number (default " DEFAULT_NAME ")", "PATTERN"},
 	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
 	     "Stay in the foreground (default: detach once the nodes exist)", NULL},
@@ -212,7 +215,7 @@ int daemon_main(int argc, char **argv)
 	     "BYTES"},
 	    {"backoff-max", 0, 0, G_OPTION_ARG_INT, &backoff_max,
 	     "Longest reconnect delay in ms (10000)", "MS"},
-	    {"cuse-device", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &cuse_path,
+	    {"cuse-device", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &cuse_opt,
 	     "CUSE control device", "PATH"},
 	    {"debug-fuse", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &fuse_debug,
 	     "libfuse debug output", NULL},
@@ -232,6 +235,9 @@ int daemon_main(int argc, char **argv)
 		g_error_free(error);
 		return 2;
 	}
+	const char *server = server_opt ? server_opt : DEFAULT_SERVER;
+	const char *pattern = pattern_opt ? pattern_opt : DEFAULT_NAME;
+	const char *cuse_path = cuse_opt ? cuse_opt : "/dev/cuse";
 	if (argc > 1) {
 		fprintf(stderr, "usbip-cuse: unexpected argument \"%s\" (see --help)\n", argv[1]);
 		return 2;
@@ -348,8 +354,10 @@ int daemon_main(int argc, char **argv)
 	}
 	if (!d.error && !d.quitting) {
 		d.ready_deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-		g_timeout_add(5, ready_poll, &d);
+		d.ready_src = g_timeout_add(5, ready_poll, &d);
 		g_main_loop_run(d.loop);
+		if (d.ready_src)
+			g_source_remove(d.ready_src);
 	}
 	if (d.error) {
 		if (d.ready_fd >= 0)
@@ -357,7 +365,9 @@ int daemon_main(int argc, char **argv)
 		else
 			fprintf(stderr, "usbip-cuse: %s\n", d.error->message);
 		d.exit_code = 1;
-	} else if (!d.quitting) {
+	} else if (d.quitting) {
+		report_ready(&d, "stopped by a signal during start-up");
+	} else {
 		report_ready(&d, NULL);
 		if (!foreground)
 			detach_stdio();

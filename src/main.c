@@ -65,8 +65,7 @@ static int main_list(int argc, char **argv)
 
 static int main_cat(int argc, char **argv)
 {
-	const char *server = DEFAULT_SERVER;
-	const char *device = NULL;
+	g_autofree char *server = NULL, *device = NULL; /* GOption allocates them */
 	gint baud = 115200, function = 0, idle_ms = 0;
 	gint64 bytes = 0;
 	const GOptionEntry entries[] = {
@@ -108,7 +107,7 @@ static int main_cat(int argc, char **argv)
 	    .idle_ms = (guint)idle_ms,
 	    .bytes = (guint64)bytes,
 	};
-	int rc = cmd_client_cat(server, &sel, &opt, &error);
+	int rc = cmd_client_cat(server ? server : DEFAULT_SERVER, &sel, &opt, &error);
 	if (error)
 		return fail(error);
 	return rc;

@@ -403,6 +403,7 @@ UsbipConn *usbip_conn_import_finish(GAsyncResult *res, struct usbip_device *dev,
 typedef struct {
 	guint32 seqnum;
 	guint32 unlink_target; /* != 0: this entry is a CMD_UNLINK */
+	gboolean unlinked;     /* a CMD_UNLINK for this URB was sent */
 	enum usbip_dir dir;
 	gsize len; /* requested IN length / OUT length */
 	UsbipUrbFunc cb;
@@ -424,7 +425,10 @@ struct _UsbipConn {
 	guint8 *in;
 	gsize in_len, in_cap;
 	gboolean closed;
-	GError *error; /* why it closed */
+	guint fail_idle; /* a send failed: conn_fail() runs from this idle */
+	GError *send_error;
+	GHashTable *tombs; /* seqnum -> Urb*: answered by RET_UNLINK, RET_SUBMIT may follow */
+	GError *error;     /* why it closed */
 	UsbipConnClosedFunc closed_fn;
 	gpointer closed_user;
 };
@@ -456,6 +460,8 @@ void usbip_conn_unref(UsbipConn *c)
 		g_io_stream_close(G_IO_STREAM(c->sc), NULL, NULL);
 	g_clear_object(&c->sc);
 	g_hash_table_destroy(c->pending);
+	g_hash_table_destroy(c->tombs);
+	g_clear_error(&c->send_error);
 	g_byte_array_unref(c->out);
 	g_free(c->in);
 	g_free(c->peer);
@@ -502,6 +508,7 @@ static void conn_fail(UsbipConn *c, GError *error)
 	usbip_conn_ref(c);
 	c->closed = TRUE;
 	c->error = error;
+	g_clear_error(&c->send_error);
 	/* A peer that broke the protocol is worth a line in any log. */
 	if (error->domain == UC_ERROR && error->code == UC_ERROR_PROTOCOL)
 		g_warning("%s", error->message);
@@ -537,8 +544,19 @@ void usbip_conn_close(UsbipConn *c)
 
 static gboolean conn_out_ready(GSocket *s, GIOCondition cond, gpointer user);
 
+static gboolean conn_fail_idle(gpointer user)
+{
+	UsbipConn *c = user;
+	c->fail_idle = 0;
+	conn_fail(c, g_steal_pointer(&c->send_error));
+	usbip_conn_unref(c);
+	return G_SOURCE_REMOVE;
+}
+
 static void conn_flush(UsbipConn *c)
 {
+	if (c->send_error)
+		return; /* the link is going down */
 	while (c->out_off < c->out->len) {
 		g_autoptr(GError) err = NULL;
 		gssize n = g_socket_send(c->sock, (const gchar *)c->out->data + c->out_off,
@@ -555,11 +573,20 @@ static void conn_flush(UsbipConn *c)
 				}
 				return;
 			}
-			conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
-			                         "sending to %s: %s", c->peer, err->message));
+			/* Never fail from inside submit/unlink: their callers are in
+			 * the middle of their own bookkeeping. */
+			c->send_error = g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
+			                            "sending to %s: %s", c->peer, err->message);
+			c->fail_idle = g_idle_add(conn_fail_idle, usbip_conn_ref(c));
 			return;
 		}
 		c->out_off += (gsize)n;
+		/* Under sustained load the buffer may never drain completely:
+		 * drop what was sent so it cannot grow without bound. */
+		if (c->out_off >= 65536 && c->out_off * 2 >= c->out->len) {
+			g_byte_array_remove_range(c->out, 0, (guint)c->out_off);
+			c->out_off = 0;
+		}
 	}
 	g_byte_array_set_size(c->out, 0);
 	c->out_off = 0;
@@ -585,7 +612,8 @@ static guint32 conn_next_seq(UsbipConn *c)
 		c->next_seq++;
 		if (c->next_seq == 0)
 			c->next_seq = 1;
-	} while (g_hash_table_contains(c->pending, GUINT_TO_POINTER(c->next_seq)));
+	} while (g_hash_table_contains(c->pending, GUINT_TO_POINTER(c->next_seq)) ||
+	         g_hash_table_contains(c->tombs, GUINT_TO_POINTER(c->next_seq)));
 	return c->next_seq;
 }
 
@@ -645,8 +673,9 @@ guint32 usbip_conn_submit(UsbipConn *c, guint8 ep_addr, const guint8 *setup, con
 gboolean usbip_conn_unlink(UsbipConn *c, guint32 seqnum)
 {
 	Urb *target = g_hash_table_lookup(c->pending, GUINT_TO_POINTER(seqnum));
-	if (c->closed || !target || target->unlink_target)
+	if (c->closed || !target || target->unlink_target || target->unlinked)
 		return FALSE;
+	target->unlinked = TRUE;
 	Urb *u = g_new0(Urb, 1);
 	u->seqnum = conn_next_seq(c);
 	u->unlink_target = seqnum;
@@ -698,6 +727,11 @@ static gssize conn_dispatch(UsbipConn *c, const guint8 *buf, gsize len, gsize *n
 		return -1;
 	}
 	Urb *u = g_hash_table_lookup(c->pending, GUINT_TO_POINTER(h.seqnum));
+	gboolean tomb = FALSE;
+	if (!u && h.command == USBIP_RET_SUBMIT) {
+		u = g_hash_table_lookup(c->tombs, GUINT_TO_POINTER(h.seqnum));
+		tomb = u != NULL;
+	}
 	if (!u || (h.command == USBIP_RET_UNLINK) != (u->unlink_target != 0)) {
 		conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
 		                         "%s answered unknown seqnum %u (command %u); dropping the "
@@ -709,14 +743,26 @@ static gssize conn_dispatch(UsbipConn *c, const guint8 *buf, gsize len, gsize *n
 		guint32 target = u->unlink_target;
 		g_hash_table_remove(c->pending, GUINT_TO_POINTER(h.seqnum));
 		Urb *t = g_hash_table_lookup(c->pending, GUINT_TO_POINTER(target));
-		/* status 0: the target completed (its RET_SUBMIT came or still
-		 * comes); otherwise the target is cancelled with no RET_SUBMIT. */
-		if (t && h.u.ret_unlink.status != 0) {
+		if (t) {
+			/* Linux answers an unlink of a URB still in flight with
+			 * RET_UNLINK alone, even when the URB finished first
+			 * (status 0, its IN data dropped). Complete the target
+			 * now; keep a tombstone so a server that sends the
+			 * RET_SUBMIT after all does not desynchronise us. */
 			g_hash_table_steal(c->pending, GUINT_TO_POINTER(target));
-			UsbipUrbResult r = {.seqnum = target, .status = -ECONNRESET};
-			if (t->cb)
-				t->cb(c, &r, t->user);
-			g_free(t);
+			gboolean done = h.u.ret_unlink.status == 0;
+			UsbipUrbResult r = {
+			    .seqnum = target,
+			    .status = done ? 0 : -ECONNRESET,
+			    .actual_length = done && t->dir == USBIP_DIR_OUT ? t->len : 0,
+			};
+			UsbipUrbFunc cb = t->cb;
+			t->cb = NULL;
+			if (g_hash_table_size(c->tombs) >= 256)
+				g_hash_table_remove_all(c->tombs);
+			g_hash_table_insert(c->tombs, GUINT_TO_POINTER(target), t);
+			if (cb)
+				cb(c, &r, t->user);
 		}
 		return USBIP_URB_HDR_SIZE;
 	}
@@ -732,6 +778,11 @@ static gssize conn_dispatch(UsbipConn *c, const guint8 *buf, gsize len, gsize *n
 	*need_out = need;
 	if (len < need)
 		return 0;
+	if (tomb) {
+		/* already completed by its RET_UNLINK: consume and forget */
+		g_hash_table_remove(c->tombs, GUINT_TO_POINTER(h.seqnum));
+		return (gssize)need;
+	}
 	g_hash_table_steal(c->pending, GUINT_TO_POINTER(h.seqnum));
 	UsbipUrbResult r = {
 	    .seqnum = h.seqnum,
@@ -807,6 +858,7 @@ static UsbipConn *conn_new(GSocketConnection *sc, const char *peer, uint32_t dev
 	c->peer = g_strdup(peer);
 	c->devid = devid;
 	c->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	c->tombs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	c->out = g_byte_array_new();
 	c->in_cap = 65536 + USBIP_URB_HDR_SIZE;
 	c->in = g_malloc(c->in_cap);

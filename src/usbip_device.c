@@ -246,6 +246,11 @@ void usbip_device_free(UsbipDevice *d)
 		g_clear_pointer(&d->conn, usbip_conn_unref);
 	}
 	ctrl_fail_all(d, -ESHUTDOWN);
+	GTask *st = g_steal_pointer(&d->shutdown_task);
+	if (st) {
+		g_task_return_boolean(st, TRUE);
+		g_object_unref(st);
+	}
 	if (d->attempt) {
 		/* A list or import is still in GIO's hands; its (cancelled)
 		 * completion frees the device. */
@@ -485,6 +490,7 @@ struct Attempt {
 	GError *error; /* the most telling failure so far */
 	/* enumeration scratch */
 	struct usb_device_desc desc;
+	char busid[USBIP_BUSID_SIZE]; /* the candidate being tried */
 	guint8 cfg_index;
 	guint alt_pos; /* next function to check for SET_INTERFACE */
 	guint16 langid;
@@ -536,6 +542,9 @@ static void attempt_done(Attempt *a, gboolean ok)
 		return;
 	}
 	if (ok) {
+		/* only a success names the device: a failed candidate must not
+		 * become the first one tried next time */
+		memcpy(d->busid, a->busid, sizeof(d->busid));
 		d->desc = a->desc;
 		memcpy(d->manufacturer, a->manufacturer, sizeof(d->manufacturer));
 		memcpy(d->product, a->product, sizeof(d->product));
@@ -593,11 +602,11 @@ static void enum_fail(Attempt *a, int status, const char *what)
 	if (why)
 		/* the link fell under the request: say why it fell */
 		attempt_keep_error(a, g_error_new(why->domain, why->code, "%s: %s failed: %s",
-		                                  d->busid, what, why->message));
+		                                  a->busid, what, why->message));
 	else
 		attempt_keep_error(
 		    a, g_error_new(UC_ERROR, status == -ETIMEDOUT ? UC_ERROR_TIMEOUT : UC_ERROR_USB,
-		                   "%s: %s failed: %s", d->busid, what, g_strerror(-status)));
+		                   "%s: %s failed: %s", a->busid, what, g_strerror(-status)));
 	if (d->conn) {
 		UsbipConn *c = g_steal_pointer(&d->conn);
 		usbip_conn_set_closed_func(c, NULL, NULL);
@@ -674,16 +683,18 @@ static void enum_strings_done(Attempt *a)
 {
 	UsbipDevice *d = a->d;
 	if (!serial_acceptable(a)) {
-		g_debug("%s: serial \"%s\" is not the one wanted", d->busid, a->serial);
+		g_debug("%s: serial \"%s\" is not the one wanted", a->busid, a->serial);
 		attempt_keep_error(a, g_error_new(UC_ERROR, UC_ERROR_NODEV,
 		                                  "no %04x:%04x with serial \"%s\" on %s",
 		                                  a->desc.idVendor, a->desc.idProduct,
 		                                  d->sel.serial[0] ? d->sel.serial : d->serial,
 		                                  d->server));
 		UsbipConn *c = g_steal_pointer(&d->conn);
-		usbip_conn_set_closed_func(c, NULL, NULL);
-		usbip_conn_close(c);
-		usbip_conn_unref(c);
+		if (c) {
+			usbip_conn_set_closed_func(c, NULL, NULL);
+			usbip_conn_close(c);
+			usbip_conn_unref(c);
+		}
 		attempt_next(a);
 		return;
 	}
@@ -695,12 +706,19 @@ static void enum_strings_done(Attempt *a)
 
 static void enum_get_string(Attempt *a, guint which);
 
+/* Many devices stall (or overflow) string requests they do not have; that
+ * is not a reason to give up.  A lost link or a timeout is. */
+static gboolean string_error_tolerable(int status)
+{
+	return status >= 0 || status == -EPIPE || status == -EOVERFLOW;
+}
+
 static void enum_string_done(UsbipDevice *d, int status, const guint8 *data, gsize len,
                              gpointer user, guint which)
 {
 	Attempt *a = user;
 	char *dst = which == 0 ? a->manufacturer : which == 1 ? a->product : a->serial;
-	if (status == -ENOTCONN || status == -ETIMEDOUT) {
+	if (!string_error_tolerable(status)) {
 		enum_fail(a, status, "GET_DESCRIPTOR(string)");
 		return;
 	}
@@ -742,7 +760,7 @@ static void enum_langid_done(UsbipDevice *d, int status, const guint8 *data, gsi
                              gpointer user)
 {
 	Attempt *a = user;
-	if (status == -ENOTCONN || status == -ETIMEDOUT) {
+	if (!string_error_tolerable(status)) {
 		enum_fail(a, status, "GET_DESCRIPTOR(string 0)");
 		return;
 	}
@@ -791,7 +809,7 @@ static void enum_config_done(UsbipDevice *d, int status, const guint8 *data, gsi
 		}
 		attempt_keep_error(a, g_error_new(UC_ERROR, UC_ERROR_NOT_ACM,
 		                                  "%s (%04x:%04x) has no CDC-ACM serial function",
-		                                  d->busid, a->desc.idVendor, a->desc.idProduct));
+		                                  a->busid, a->desc.idVendor, a->desc.idProduct));
 		enum_fail(a, -ENODEV, "finding a CDC-ACM function");
 		return;
 	}
@@ -837,7 +855,7 @@ static void import_cb(GObject *src, GAsyncResult *res, gpointer user)
 		attempt_next(a);
 		return;
 	}
-	g_strlcpy(d->busid, rec.busid, sizeof(d->busid));
+	g_strlcpy(a->busid, rec.busid, sizeof(a->busid));
 	d->conn = c;
 	usbip_conn_set_closed_func(c, on_conn_closed, d);
 	memset(a->manufacturer, 0, sizeof(a->manufacturer));
@@ -854,7 +872,7 @@ static void attempt_next(Attempt *a)
 		return;
 	}
 	const char *busid = g_ptr_array_index(a->candidates, a->next++);
-	g_strlcpy(d->busid, busid, sizeof(d->busid));
+	g_strlcpy(a->busid, busid, sizeof(a->busid));
 	usbip_conn_import_async(d->server, busid, d->cancel, import_cb, a);
 }
 
