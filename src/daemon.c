@@ -138,8 +138,9 @@ static void daemon_stop(Daemon *d)
 	for (guint i = 0; i < d->devices->len; i++)
 		usbip_device_shutdown_async(g_ptr_array_index(d->devices, i), 1000, device_stopped,
 		                            d);
-	if (d->stopping)
-		g_main_loop_run(d->loop);
+	/* Not the main loop: a late start-up source could quit it early. */
+	while (d->stopping > 0)
+		g_main_context_iteration(NULL, TRUE);
 	g_ptr_array_set_size(d->bridges, 0);
 	g_ptr_array_set_size(d->devices, 0);
 }
