@@ -632,6 +632,8 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 	char *argv[] = {"usbip-cuse", cfg->debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(cfg->debug ? 2 : 1, argv);
 	t->se = cuse_lowlevel_new(&args, &ci, &clops, t);
+	/* option parsing may have copied the arguments */
+	fuse_opt_free_args(&args);
 	if (!t->se) {
 		close(fd);
 		g_set_error(error, UC_ERROR, UC_ERROR_CUSE, "cannot create the CUSE session");
