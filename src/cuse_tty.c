@@ -214,6 +214,16 @@ static void interrupt_cb(fuse_req_t req, void *data)
 	cuse_tty_sync(t);
 }
 
+/* A core call returned r for op: wait for its completion (interruptible by
+ * a signal) or answer now. */
+static void op_settle(Op *op, ssize_t r)
+{
+	if (r == TTY_CORE_PENDING)
+		fuse_req_interrupt_func(op->req, interrupt_cb, op);
+	else
+		op_finish(op, r);
+}
+
 /* ---- device actions ---- */
 
 typedef struct {
@@ -333,10 +343,7 @@ static void t_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info
 	op->len = size;
 	ssize_t r =
 	    tty_core_read(t->core, op, op->buf, size, (fi->flags & O_NONBLOCK) != 0, now_us());
-	if (r == TTY_CORE_PENDING)
-		fuse_req_interrupt_func(req, interrupt_cb, op);
-	else
-		op_finish(op, r);
+	op_settle(op, r);
 	cuse_tty_sync(t);
 }
 
@@ -355,10 +362,7 @@ static void t_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 	op->len = size;
 	ssize_t r =
 	    tty_core_write(t->core, op, op->buf, size, (fi->flags & O_NONBLOCK) != 0, now_us());
-	if (r == TTY_CORE_PENDING)
-		fuse_req_interrupt_func(req, interrupt_cb, op);
-	else
-		op_finish(op, r);
+	op_settle(op, r);
 	cuse_tty_sync(t);
 }
 
@@ -391,13 +395,10 @@ static void drain_common(fuse_req_t req, struct fuse_file_info *fi, gboolean is_
 	}
 	Op *op = op_new(t, OP_DRAIN, req, f);
 	int r = tty_core_drain(t->core, op, now_us());
-	if (r != TTY_CORE_PENDING) {
-		op_finish(op, r);
-		return;
-	}
-	fuse_req_interrupt_func(req, interrupt_cb, op);
-	if (is_close && cw != ASYNC_CLOSING_WAIT_INF)
+	/* the timer first: an interrupt may answer (and free) op at once */
+	if (r == TTY_CORE_PENDING && is_close && cw != ASYNC_CLOSING_WAIT_INF)
 		op->timer = g_timeout_add((guint)cw * 10, close_drain_timeout, op);
+	op_settle(op, r);
 }
 
 static void t_flush(fuse_req_t req, struct fuse_file_info *fi)
@@ -488,19 +489,13 @@ static void ioctl_run(CuseTty *t, fuse_req_t req, File *f, unsigned int cmd, uns
 		op->len = in_len;
 		op->out_size = out_size;
 		int rc = tty_core_drain(t->core, op, now_us());
-		if (rc == TTY_CORE_PENDING)
-			fuse_req_interrupt_func(req, interrupt_cb, op);
-		else
-			op_finish(op, rc); /* 0: runs the second phase now */
+		op_settle(op, rc); /* 0: runs the second phase now */
 		break;
 	}
 	case TTY_IOCTL_WAIT_MODEM: {
 		Op *op = op_new(t, OP_IOCTL_MODEM, req, f);
 		int rc = tty_core_miwait(t->core, op, res.miwait_mask, now_us());
-		if (rc == TTY_CORE_PENDING)
-			fuse_req_interrupt_func(req, interrupt_cb, op);
-		else
-			op_finish(op, rc);
+		op_settle(op, rc);
 		break;
 	}
 	}
