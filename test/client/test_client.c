@@ -1040,6 +1040,137 @@ static void test_orderly_shutdown(void **state)
 	usbip_device_free(d);
 }
 
+/* ---- RET_UNLINK without RET_SUBMIT (Linux's race) ---- */
+
+static gboolean unlink_race_run(GThreadedSocketService *svc, GSocketConnection *conn, GObject *src,
+                                gpointer user)
+{
+	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+	guint8 buf[512];
+	struct usbip_urb_hdr a, u, r;
+	struct usbip_device dev = {.busnum = 1, .devnum = 1, .bNumConfigurations = 1};
+	g_strlcpy(dev.busid, "1-1", sizeof(dev.busid));
+	if (!read_exact(in, buf, USBIP_IMPORT_REQ_SIZE))
+		return TRUE;
+	struct usbip_op_hdr rep = {.version = USBIP_VERSION, .code = USBIP_OP_REP_IMPORT};
+	usbip_proto_op_hdr_encode(&rep, buf, sizeof(buf));
+	usbip_proto_device_encode(&dev, buf + USBIP_OP_HDR_SIZE, sizeof(buf) - USBIP_OP_HDR_SIZE);
+	g_output_stream_write_all(out, buf, USBIP_OP_HDR_SIZE + USBIP_DEVICE_SIZE, NULL, NULL,
+	                          NULL);
+	/* a bulk-IN read, then its unlink */
+	if (!read_exact(in, buf, USBIP_URB_HDR_SIZE) ||
+	    usbip_proto_urb_hdr_decode(&a, buf, USBIP_URB_HDR_SIZE) < 0)
+		return TRUE;
+	if (!read_exact(in, buf, USBIP_URB_HDR_SIZE) ||
+	    usbip_proto_urb_hdr_decode(&u, buf, USBIP_URB_HDR_SIZE) < 0)
+		return TRUE;
+	/* "it completed just before the unlink": RET_UNLINK 0, and (as another
+	 * server might) the RET_SUBMIT afterwards, with 3 bytes */
+	r = (struct usbip_urb_hdr){.command = USBIP_RET_UNLINK, .seqnum = u.seqnum};
+	usbip_proto_urb_hdr_encode(&r, buf, sizeof(buf));
+	r = (struct usbip_urb_hdr){.command = USBIP_RET_SUBMIT, .seqnum = a.seqnum};
+	r.u.ret_submit.actual_length = 3;
+	usbip_proto_urb_hdr_encode(&r, buf + USBIP_URB_HDR_SIZE, sizeof(buf) - USBIP_URB_HDR_SIZE);
+	memcpy(buf + 2 * USBIP_URB_HDR_SIZE, "old", 3);
+	g_output_stream_write_all(out, buf, 2 * USBIP_URB_HDR_SIZE + 3, NULL, NULL, NULL);
+	/* a second read is answered normally */
+	if (!read_exact(in, buf, USBIP_URB_HDR_SIZE) ||
+	    usbip_proto_urb_hdr_decode(&a, buf, USBIP_URB_HDR_SIZE) < 0)
+		return TRUE;
+	r = (struct usbip_urb_hdr){.command = USBIP_RET_SUBMIT, .seqnum = a.seqnum};
+	r.u.ret_submit.actual_length = 3;
+	usbip_proto_urb_hdr_encode(&r, buf, sizeof(buf));
+	memcpy(buf + USBIP_URB_HDR_SIZE, "new", 3);
+	g_output_stream_write_all(out, buf, USBIP_URB_HDR_SIZE + 3, NULL, NULL, NULL);
+	while (g_input_stream_read(in, buf, sizeof(buf), NULL, NULL) > 0)
+		;
+	return TRUE;
+}
+
+typedef struct {
+	UsbipConn *conn;
+	gboolean imported;
+	int n;
+	int status[2];
+	gsize len[2];
+	char data[2][8];
+} RaceCtx;
+
+static void race_import_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	RaceCtx *c = user;
+	c->conn = usbip_conn_import_finish(res, NULL, NULL);
+	c->imported = TRUE;
+}
+
+static void race_urb_cb(UsbipConn *conn, const UsbipUrbResult *r, gpointer user)
+{
+	RaceCtx *c = user;
+	c->status[c->n] = r->status;
+	c->len[c->n] = r->actual_length;
+	if (r->data && r->actual_length <= 7)
+		memcpy(c->data[c->n], r->data, r->actual_length);
+	c->n++;
+}
+
+static gboolean race_imported(gpointer d)
+{
+	return ((RaceCtx *)d)->imported;
+}
+
+static gboolean race_n1(gpointer d)
+{
+	return ((RaceCtx *)d)->n >= 1;
+}
+
+static gboolean race_n2(gpointer d)
+{
+	return ((RaceCtx *)d)->n >= 2;
+}
+
+static void test_unlink_answered_without_submit(void **state)
+{
+	GSocketService *svc = g_threaded_socket_service_new(2);
+	GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+	GSocketAddress *sa = g_inet_socket_address_new(lo, 0), *eff = NULL;
+	assert_true(g_socket_listener_add_address(G_SOCKET_LISTENER(svc), sa, G_SOCKET_TYPE_STREAM,
+	                                          G_SOCKET_PROTOCOL_TCP, NULL, &eff, NULL));
+	g_autofree char *server = g_strdup_printf(
+	    "127.0.0.1:%u", g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(eff)));
+	g_object_unref(eff);
+	g_object_unref(sa);
+	g_object_unref(lo);
+	g_signal_connect(svc, "run", G_CALLBACK(unlink_race_run), NULL);
+	g_socket_service_start(svc);
+
+	RaceCtx c = {0};
+	usbip_conn_import_async(server, "1-1", NULL, race_import_cb, &c);
+	assert_true(run_until(race_imported, &c, 5000));
+	assert_non_null(c.conn);
+	guint32 seq = usbip_conn_submit(c.conn, 0x81, NULL, NULL, 64, 0, race_urb_cb, &c);
+	assert_true(seq != 0);
+	assert_true(usbip_conn_unlink(c.conn, seq));
+	assert_false(usbip_conn_unlink(c.conn, seq)); /* never twice */
+	assert_true(run_until(race_n1, &c, 5000));
+	/* completed by the RET_UNLINK: status 0, its IN data gone */
+	assert_int_equal(c.status[0], 0);
+	assert_int_equal(c.len[0], 0);
+	/* the late RET_SUBMIT was swallowed, the link stays, the next read works */
+	assert_true(usbip_conn_submit(c.conn, 0x81, NULL, NULL, 64, 0, race_urb_cb, &c) != 0);
+	assert_true(run_until(race_n2, &c, 5000));
+	assert_false(usbip_conn_is_closed(c.conn));
+	assert_int_equal(c.status[1], 0);
+	assert_int_equal(c.len[1], 3);
+	assert_memory_equal(c.data[1], "new", 3);
+	assert_int_equal(usbip_conn_pending(c.conn), 0);
+	usbip_conn_unref(c.conn);
+	g_socket_service_stop(svc);
+	g_socket_listener_close(G_SOCKET_LISTENER(svc));
+	g_object_unref(svc);
+	run_for(20);
+}
+
 static void never_called(GObject *src, GAsyncResult *res, gpointer user)
 {
 	/* the start result may arrive, but must not touch the freed device */
@@ -1090,6 +1221,7 @@ int main(void)
 	    cmocka_unit_test(test_untrusted_reply_drops_link),
 	    cmocka_unit_test_setup_teardown(test_orderly_shutdown, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_free_while_connecting, fx_setup, fx_teardown),
+	    cmocka_unit_test(test_unlink_answered_without_submit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
