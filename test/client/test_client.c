@@ -557,6 +557,42 @@ static void test_backpressure_slow_consumer(void **state)
 	usbip_device_free(d);
 }
 
+/* A write that ends on a packet boundary is ended by an explicit zero-length
+ * OUT (usbipd-win ignores URB_ZERO_PACKET); one that does not, is not. */
+static void test_zero_length_packet(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	const struct cdc_acm_function *f = acm_port_get_function(p.port);
+	gsize mps = f->bulk_out_mps;
+	assert_true(mps > 1);
+	g_autofree guint8 *data = random_bytes(4 * mps, 3);
+	/* 4 packets exactly: one ZLP follows */
+	p.tx = data;
+	p.tx_len = 4 * mps;
+	pipe_pump(&p);
+	want_len = 4 * mps;
+	assert_true(run_until(rx_reached, &p, 5000));
+	run_for(50);
+	assert_int_equal(mock_server_get_zero_length_outs(fx->mock, "1-1"), 1);
+	/* a short last packet ends the transfer by itself: no ZLP */
+	p.tx = data;
+	p.tx_len = mps + 1;
+	p.tx_off = 0;
+	pipe_pump(&p);
+	want_len = 5 * mps + 1;
+	assert_true(run_until(rx_reached, &p, 5000));
+	run_for(50);
+	assert_int_equal(mock_server_get_zero_length_outs(fx->mock, "1-1"), 1);
+	assert_memory_equal(p.rx->data, data, 4 * mps);
+	assert_memory_equal(p.rx->data + 4 * mps, data, mps + 1);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
 /* ---- control requests ---- */
 
 static int ctrl_done_count;
@@ -1222,6 +1258,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_orderly_shutdown, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_free_while_connecting, fx_setup, fx_teardown),
 	    cmocka_unit_test(test_unlink_answered_without_submit),
+	    cmocka_unit_test_setup_teardown(test_zero_length_packet, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

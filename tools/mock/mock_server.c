@@ -59,7 +59,8 @@ struct MockDev {
 	gboolean unplugged;
 	gboolean stall_ep0;
 	guint delay_ms;
-	EpSlot ep[32]; /* see slot_of() */
+	guint zero_length_outs; /* zero-length bulk OUT URBs received (ZLPs) */
+	EpSlot ep[32];          /* see slot_of() */
 	AcmState acm[MOCK_DEVICE_MAX_ACM];
 };
 
@@ -468,6 +469,8 @@ static int handle_submit(MockConn *c, const struct usbip_urb_hdr *h, const guint
 	switch (info.role) {
 	case MOCK_EP_LOOP_OUT:
 	case MOCK_EP_LOOP_IN:
+		if (!is_in && u->len == 0)
+			md->zero_length_outs++;
 		if (is_in && u->len == 0) {
 			urb_complete(md, u, 0, NULL, 0, TRUE);
 			break;
@@ -1024,6 +1027,12 @@ const char *mock_server_get_state(MockServer *srv, const char *busid)
 	if (md->unplugged)
 		return "unplugged";
 	return md->owner ? "imported" : "free";
+}
+
+guint mock_server_get_zero_length_outs(MockServer *srv, const char *busid)
+{
+	MockDev *md = find_dev(srv, busid, NULL);
+	return md ? md->zero_length_outs : 0;
 }
 
 guint mock_server_get_n_connections(MockServer *srv)

@@ -81,6 +81,10 @@ gboolean mock_server_listen_control(MockServer *srv, const char *path, GError **
 char **mock_server_list_busids(MockServer *srv);
 /* "free", "imported" or "unplugged"; NULL for an unknown busid. */
 const char *mock_server_get_state(MockServer *srv, const char *busid);
+/* Zero-length bulk OUT URBs the device's ACM functions received (the
+ * explicit end of a write that filled its last packet); 0 for an unknown
+ * busid. */
+guint mock_server_get_zero_length_outs(MockServer *srv, const char *busid);
 /* Number of open TCP connections (any phase). */
 guint mock_server_get_n_connections(MockServer *srv);
 
