@@ -1222,6 +1222,22 @@ size_t tty_core_inq(const struct tty_core *c)
 	return c->rhead - c->rtail;
 }
 
+/* A read or write that could not finish at once: a non-blocking caller gets
+ * what was done (or -EAGAIN); a blocking one is queued on *list. */
+static ssize_t park(struct tty_core *c, struct waiter **list, const struct waiter *tmp,
+                    bool nonblock)
+{
+	struct waiter *w = nonblock ? NULL : malloc(sizeof(*w));
+	if (!w) {
+		dispatch(c);
+		return tmp->done ? (ssize_t)tmp->done : nonblock ? -EAGAIN : -ENOMEM;
+	}
+	*w = *tmp;
+	list_append(list, w);
+	dispatch(c);
+	return TTY_CORE_PENDING;
+}
+
 ssize_t tty_core_read(struct tty_core *c, void *token, uint8_t *buf, size_t size, bool nonblock,
                       uint64_t now)
 {
@@ -1255,19 +1271,7 @@ ssize_t tty_core_read(struct tty_core *c, void *token, uint8_t *buf, size_t size
 		dispatch(c);
 		return (ssize_t)tmp.done;
 	}
-	if (nonblock) {
-		dispatch(c);
-		return tmp.done ? (ssize_t)tmp.done : -EAGAIN;
-	}
-	w = malloc(sizeof(*w));
-	if (!w) {
-		dispatch(c);
-		return tmp.done ? (ssize_t)tmp.done : -ENOMEM;
-	}
-	*w = tmp;
-	list_append(&c->readers, w);
-	dispatch(c);
-	return TTY_CORE_PENDING;
+	return park(c, &c->readers, &tmp, nonblock);
 }
 
 void tty_core_tick(struct tty_core *c, uint64_t now)
@@ -1292,7 +1296,7 @@ bool tty_core_next_deadline(const struct tty_core *c, uint64_t *deadline)
 ssize_t tty_core_write(struct tty_core *c, void *token, const uint8_t *data, size_t len,
                        bool nonblock, uint64_t now)
 {
-	struct waiter tmp, *w;
+	struct waiter tmp;
 
 	set_now(c, now);
 	if (c->hung)
@@ -1313,19 +1317,8 @@ ssize_t tty_core_write(struct tty_core *c, void *token, const uint8_t *data, siz
 	} else if (writer_step(c, &tmp)) {
 		dispatch(c);
 		return (ssize_t)len;
-	} else if (nonblock) {
-		dispatch(c);
-		return tmp.done ? (ssize_t)tmp.done : -EAGAIN;
 	}
-	w = malloc(sizeof(*w));
-	if (!w) {
-		dispatch(c);
-		return tmp.done ? (ssize_t)tmp.done : -ENOMEM;
-	}
-	*w = tmp;
-	list_append(&c->writers, w);
-	dispatch(c);
-	return TTY_CORE_PENDING;
+	return park(c, &c->writers, &tmp, nonblock);
 }
 
 size_t tty_core_tx_ready(const struct tty_core *c)
