@@ -15,16 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
-static inline uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v & 0xff);
-	p[1] = (uint8_t)(v >> 8);
-}
+#include "byteorder.h"
 
 uint16_t usb_desc_ep_max_packet(const struct usb_endpoint_desc *ep)
 {

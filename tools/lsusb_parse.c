@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "usb_desc.h"
 
 /* Kernel enum usb_device_speed values. */
@@ -29,12 +30,6 @@ enum {
 
 #define MAX_UNION_SLAVES 32u
 #define MAX_FIELDS       16u
-
-static inline void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v & 0xff);
-	p[1] = (uint8_t)(v >> 8);
-}
 
 /* ---- spans ------------------------------------------------------------ */
 
