@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "serial_drv.h"
 #include "usb_desc.h"
 
 #define CDC_CLASS_COMM   0x02
@@ -128,5 +129,18 @@ ssize_t cdc_acm_serial_state_encode(uint8_t intf, uint16_t state, uint8_t *buf, 
  */
 ssize_t cdc_acm_serial_state_decode(uint16_t *intf, uint16_t *state, const uint8_t *buf,
                                     size_t len);
+
+/* ---- as a serial driver (serial_drv.h) ---------------------------------- */
+
+/* The class driver: SET_LINE_CODING, SET_CONTROL_LINE_STATE, SEND_BREAK,
+ * SERIAL_STATE on the interrupt endpoint; CTS always reported (as the
+ * kernel's cdc-acm does). */
+extern const struct serial_driver cdc_acm_driver;
+
+/* Neutral line settings -> line coding (enum serial_parity and
+ * serial_stop share the CDC numbering).  -EINVAL out of range. */
+int cdc_acm_line_coding_from_line(struct cdc_line_coding *lc, const struct serial_line *l);
+/* SERIAL_STATE bitmap -> neutral status (lines with CTS set); returns lines. */
+uint16_t cdc_acm_serial_state_to_status(uint16_t state, struct serial_status *st);
 
 #endif /* CDC_ACM_H */

@@ -348,3 +348,115 @@ ssize_t cdc_acm_serial_state_decode(uint16_t *intf, uint16_t *state, const uint8
 	*state = get_le16(buf + 8);
 	return SERIAL_STATE_SIZE;
 }
+
+/* ---- the serial driver ---------------------------------------------------- */
+
+static int acm_probe(const struct usb_device_desc *dd, const struct usb_config_desc *c,
+                     struct serial_function *out, size_t max)
+{
+	struct cdc_acm_function acm[16];
+	int n = cdc_acm_find(c, acm, sizeof(acm) / sizeof(acm[0]));
+	if (n < 0)
+		return n;
+	int kept = n < 16 ? n : 16;
+	for (int i = 0; i < kept && (size_t)i < max; i++) {
+		struct serial_function *f = &out[i];
+		memset(f, 0, sizeof(*f));
+		f->driver = SERIAL_DRV_CDC_ACM;
+		f->intf = acm[i].comm_intf;
+		f->data_intf = acm[i].data_intf;
+		f->data_alt = acm[i].data_alt;
+		f->bulk_in_ep = acm[i].bulk_in_ep;
+		f->bulk_in_mps = acm[i].bulk_in_mps;
+		f->bulk_out_ep = acm[i].bulk_out_ep;
+		f->bulk_out_mps = acm[i].bulk_out_mps;
+		f->has_notify = acm[i].has_notify;
+		f->notify_ep = acm[i].notify_ep;
+		f->notify_mps = acm[i].notify_mps;
+		f->notify_interval = acm[i].notify_interval;
+	}
+	return n;
+}
+
+int cdc_acm_line_coding_from_line(struct cdc_line_coding *lc, const struct serial_line *l)
+{
+	if (!lc || !l || l->baud == 0 || l->data_bits < 5 || l->data_bits > 8 ||
+	    l->parity > SERIAL_PARITY_SPACE || l->stop_bits > SERIAL_STOP_2)
+		return -EINVAL;
+	/* enum serial_parity and enum serial_stop use the CDC numbering */
+	lc->rate = l->baud;
+	lc->stop_bits = l->stop_bits;
+	lc->parity = l->parity;
+	lc->data_bits = l->data_bits;
+	return 0;
+}
+
+static int acm_set_line(struct serial_function *f, const struct serial_line *l,
+                        struct serial_xfers *q, uint32_t *actual_baud)
+{
+	struct cdc_line_coding lc;
+	uint8_t buf[CDC_LINE_CODING_SIZE];
+	int rc = cdc_acm_line_coding_from_line(&lc, l);
+	if (rc < 0)
+		return rc;
+	cdc_acm_line_coding_encode(&lc, buf, sizeof(buf));
+	/* cdc-acm has no flow control of its own: CRTSCTS changes nothing */
+	if (actual_baud)
+		*actual_baud = l->baud;
+	return serial_xfers_add(q, CDC_REQTYPE_OUT, CDC_REQ_SET_LINE_CODING, 0, f->intf, buf,
+	                        CDC_LINE_CODING_SIZE);
+}
+
+static int acm_set_lines(struct serial_function *f, unsigned lines, struct serial_xfers *q)
+{
+	uint16_t v = (uint16_t)(((lines & SERIAL_DTR) ? CDC_CTRL_DTR : 0) |
+	                        ((lines & SERIAL_RTS) ? CDC_CTRL_RTS : 0));
+	return serial_xfers_add(q, CDC_REQTYPE_OUT, CDC_REQ_SET_CONTROL_LINE_STATE, v, f->intf,
+	                        NULL, 0);
+}
+
+static int acm_set_break(struct serial_function *f, bool on, struct serial_xfers *q)
+{
+	/* As the kernel's cdc-acm: "until cleared", then a SEND_BREAK 0. */
+	return serial_xfers_add(q, CDC_REQTYPE_OUT, CDC_REQ_SEND_BREAK, on ? CDC_BREAK_FOREVER : 0,
+	                        f->intf, NULL, 0);
+}
+
+uint16_t cdc_acm_serial_state_to_status(uint16_t state, struct serial_status *st)
+{
+	st->has_lines = true;
+	st->lines = SERIAL_CTS | ((state & CDC_SS_DCD) ? SERIAL_DCD : 0) |
+	            ((state & CDC_SS_DSR) ? SERIAL_DSR : 0) | ((state & CDC_SS_RI) ? SERIAL_RI : 0);
+	st->events = (uint16_t)(((state & CDC_SS_BREAK) ? SERIAL_EV_BREAK : 0) |
+	                        ((state & CDC_SS_FRAMING) ? SERIAL_EV_FRAMING : 0) |
+	                        ((state & CDC_SS_PARITY) ? SERIAL_EV_PARITY : 0) |
+	                        ((state & CDC_SS_OVERRUN) ? SERIAL_EV_OVERRUN : 0));
+	return st->lines;
+}
+
+static int acm_status_decode(const struct serial_function *f, enum serial_status_origin origin,
+                             const uint8_t *buf, size_t len, struct serial_status *st)
+{
+	uint16_t intf, state;
+	if (origin != SERIAL_ORIGIN_INTERRUPT)
+		return -EINVAL;
+	ssize_t rc = cdc_acm_serial_state_decode(&intf, &state, buf, len);
+	if (rc < 0)
+		return (int)rc;
+	/* A notification for another function of a composite device. */
+	if (intf != f->intf)
+		return -ENOMSG;
+	cdc_acm_serial_state_to_status(state, st);
+	return 0;
+}
+
+const struct serial_driver cdc_acm_driver = {
+    .name = "cdc_acm",
+    .probe = acm_probe,
+    .set_line = acm_set_line,
+    .set_lines = acm_set_lines,
+    .set_break = acm_set_break,
+    .status_source = SERIAL_STATUS_INTERRUPT,
+    .initial_lines = SERIAL_CTS,
+    .status_decode = acm_status_decode,
+};

@@ -7,6 +7,7 @@ src/usbip_proto.c include/usbip_proto.h
 src/usb_desc.c include/usb_desc.h
 src/cdc_acm.c include/cdc_acm.h
 include/byteorder.h
+src/serial_drv.c include/serial_drv.h
 src/tty_core.c include/tty_core.h
 src/tty_ioctl.c include/tty_ioctl.h
 tools/lsusb_parse.c tools/lsusb_parse.h
