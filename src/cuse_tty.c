@@ -308,6 +308,8 @@ static void t_open(fuse_req_t req, struct fuse_file_info *fi)
 	r->fi = *fi;
 	r->file = f;
 	do_fx(t, &fx, r);
+	if (t->be.opened)
+		t->be.opened(t, (guint)rc, t->user);
 	cuse_tty_sync(t);
 }
 
@@ -322,11 +324,13 @@ static void t_release(fuse_req_t req, struct fuse_file_info *fi)
 	}
 	g_hash_table_remove(t->files, f);
 	g_free(f);
-	tty_core_close(t->core, now_us(), &fx);
+	int left = tty_core_close(t->core, now_us(), &fx);
 	FxReply *r = g_new0(FxReply, 1);
 	r->req = req;
 	r->how = FX_REPLY_ERR;
 	do_fx(t, &fx, r);
+	if (t->be.opened && left >= 0)
+		t->be.opened(t, (guint)left, t->user);
 	cuse_tty_sync(t);
 }
 
@@ -607,6 +611,7 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 	    .tx_size = cfg->tx_size,
 	    .ops = &core_ops,
 	    .user = t,
+	    .lines_in = cfg->lines_in,
 	};
 	int rc = tty_core_new(&t->core, &cc);
 	if (rc < 0) {
