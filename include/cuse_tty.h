@@ -37,6 +37,9 @@ typedef struct {
 	void (*rx_space)(CuseTty *t, gsize room, gpointer user);
 	/* The node was opened or released: `count` files are open now. */
 	void (*opened)(CuseTty *t, guint count, gpointer user);
+	/* The caller waiting on fx done_data (a timed break) got a signal:
+	 * finish early; done() then runs with -EINTR, maybe later. */
+	void (*fx_interrupt)(CuseTty *t, gpointer done_data, gpointer user);
 } CuseTtyBackend;
 
 typedef struct {

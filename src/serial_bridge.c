@@ -153,6 +153,7 @@ typedef struct {
 	struct tty_core_fx fx;
 	Step step;
 	int status;
+	gboolean interrupted; /* the caller got a signal: end the break now */
 	guint timer;
 	CuseTtyFxDone done;
 	gpointer done_data;
@@ -209,8 +210,11 @@ static void fx_next(FxRun *r)
 			r->step = STEP_DONE;
 			continue;
 		case STEP_BREAK_WAIT:
-			r->timer = g_timeout_add(r->fx.break_ms, fx_break_timer, r);
-			return;
+			if (!r->interrupted) {
+				r->timer = g_timeout_add(r->fx.break_ms, fx_break_timer, r);
+				return;
+			}
+			break;
 		case STEP_BREAK_OFF:
 			if ((r->fx.flags & TTY_FX_BREAK) && r->fx.break_ms != 0 &&
 			    r->fx.break_ms != TTY_BREAK_FOREVER) {
@@ -222,9 +226,7 @@ static void fx_next(FxRun *r)
 		case STEP_DONE:
 		default:
 			b->fx_runs = g_list_remove(b->fx_runs, r);
-			if (r->fx.flags & TTY_FX_FLUSH_TX)
-				serial_port_flush_tx(b->port);
-			r->done(b->tty, r->status, r->done_data);
+			r->done(b->tty, r->interrupted ? -EINTR : r->status, r->done_data);
 			g_free(r);
 			return;
 		}
@@ -254,6 +256,26 @@ static void tty_fx(CuseTty *t, const struct tty_core_fx *fx, CuseTtyFxDone done,
 	fx_next(r);
 }
 
+/* The caller waiting for a timed break got a signal: as the kernel's
+ * send_break, the break ends at once and the caller gets EINTR. */
+static void tty_fx_interrupt(CuseTty *t, gpointer done_data, gpointer user)
+{
+	SerialBridge *b = user;
+	for (GList *l = b->fx_runs; l; l = l->next) {
+		FxRun *r = l->data;
+		if (r->done_data != done_data)
+			continue;
+		r->interrupted = TRUE;
+		if (r->timer) {
+			g_source_remove(r->timer);
+			r->timer = 0;
+			r->step = STEP_BREAK_OFF;
+			fx_next(r);
+		}
+		return;
+	}
+}
+
 /* ---- life cycle ---- */
 
 SerialBridge *serial_bridge_new(UsbipDevice *dev, guint index, const CuseTtyConfig *tty_cfg,
@@ -264,6 +286,7 @@ SerialBridge *serial_bridge_new(UsbipDevice *dev, guint index, const CuseTtyConf
 	    .tx_kick = tty_tx_kick,
 	    .rx_space = tty_rx_space,
 	    .opened = tty_opened,
+	    .fx_interrupt = tty_fx_interrupt,
 	};
 	static const SerialPortCallbacks pcb = {
 	    .rx = port_rx,
