@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cdc_acm.h"
+#include "ftdi.h"
 
 int serial_xfers_add_ex(struct serial_xfers *q, uint8_t type, uint8_t request, uint16_t value,
                         uint16_t index, const void *data, uint16_t len, uint8_t flags, uint8_t tag)
@@ -40,7 +41,8 @@ int serial_xfers_add(struct serial_xfers *q, uint8_t type, uint8_t request, uint
 
 /* Vendor drivers register here as they are written; NULL = not built. */
 static const struct serial_driver *const drivers[SERIAL_DRV_COUNT] = {
-    [SERIAL_DRV_CDC_ACM] = &cdc_acm_driver,
+    [SERIAL_DRV_CDC_ACM] = &cdc_acm_driver, /* class driver, tried last */
+    [SERIAL_DRV_FTDI] = &ftdi_driver,       /* ftdi_sio */
 };
 
 const struct serial_driver *serial_drv_get(unsigned id)
