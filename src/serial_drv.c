@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cdc_acm.h"
+#include "cp210x.h"
 #include "ftdi.h"
 
 int serial_xfers_add_ex(struct serial_xfers *q, uint8_t type, uint8_t request, uint16_t value,
@@ -43,6 +44,7 @@ int serial_xfers_add(struct serial_xfers *q, uint8_t type, uint8_t request, uint
 static const struct serial_driver *const drivers[SERIAL_DRV_COUNT] = {
     [SERIAL_DRV_CDC_ACM] = &cdc_acm_driver, /* class driver, tried last */
     [SERIAL_DRV_FTDI] = &ftdi_driver,       /* ftdi_sio */
+    [SERIAL_DRV_CP210X] = &cp210x_driver,   /* cp210x */
 };
 
 const struct serial_driver *serial_drv_get(unsigned id)
