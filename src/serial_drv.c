@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cdc_acm.h"
+#include "ch341.h"
 #include "cp210x.h"
 #include "ftdi.h"
 
@@ -45,6 +46,7 @@ static const struct serial_driver *const drivers[SERIAL_DRV_COUNT] = {
     [SERIAL_DRV_CDC_ACM] = &cdc_acm_driver, /* class driver, tried last */
     [SERIAL_DRV_FTDI] = &ftdi_driver,       /* ftdi_sio */
     [SERIAL_DRV_CP210X] = &cp210x_driver,   /* cp210x */
+    [SERIAL_DRV_CH341] = &ch341_driver,     /* ch341 */
 };
 
 const struct serial_driver *serial_drv_get(unsigned id)

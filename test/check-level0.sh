@@ -11,6 +11,7 @@ src/serial_drv.c include/serial_drv.h
 src/serial_match.c include/serial_match.h
 src/ftdi.c include/ftdi.h
 src/cp210x.c include/cp210x.h
+src/ch341.c include/ch341.h
 src/tty_core.c include/tty_core.h
 src/tty_ioctl.c include/tty_ioctl.h
 tools/lsusb_parse.c tools/lsusb_parse.h
