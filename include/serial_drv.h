@@ -203,6 +203,8 @@ struct serial_driver {
 	 * its flow-control block is read).  The driver keeps its progress in
 	 * priv; init clears it so every connect asks again. */
 	int (*identify)(const struct serial_function *f, struct serial_xfers *q);
+	/* -EPROTO: an answer the driver cannot work with; the connect fails
+	 * (the question still counts as answered, so identify settles). */
 	int (*absorb)(struct serial_function *f, uint8_t tag, const uint8_t *data, size_t len);
 
 	/* After identify on every (re)connect: put the chip in a known state

@@ -174,10 +174,10 @@ static int ch341_absorb(struct serial_function *f, uint8_t tag, const uint8_t *d
 	uint32_t *st = &f->priv[PRIV_STATE];
 	switch (tag) {
 	case TAG_VERSION:
+		*st |= F_HAVE_VERSION; /* answered, even if badly: identify settles */
 		if (!data || len < 1)
 			return -EPROTO;
 		set_reg(f, SHIFT_VERSION, data[0]);
-		*st |= F_HAVE_VERSION;
 		return 0;
 	case TAG_QUIRK:
 		*st |= F_HAVE_QUIRK;
