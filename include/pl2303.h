@@ -8,7 +8,9 @@
  * (vendor read 0x8080) and an HXN ("G" series) if it stalls it: identify
  * asks.  Line settings use the CDC SET_LINE_CODING layout (class request
  * 0x20, 7 bytes) with the chip's own baud encodings; DTR/RTS and break the
- * CDC requests 0x22 and 0x23.  Vendor requests: read 0xC0/0x01 (HXN 0x81)
+ * CDC requests 0x22 and 0x23.  (The kernel reads the line request back
+ * before writing it, to keep the rate when B0 is asked for; B0 never
+ * reaches a driver here, so that read is not made.)  Vendor requests: read 0xC0/0x01 (HXN 0x81)
  * with wValue = register, 1 byte; write 0x40/0x01 (HXN 0x80) with wValue =
  * register, wIndex = value.  Status: the UART state byte at offset 8 of
  * each interrupt notification (offset 0 on a few Siemens phones).
