@@ -6,9 +6,11 @@
  * (< 0x200), FT232A/AM (0x200), FT232B/BM (0x400, or 0x200 without a
  * serial number string when the latency timer answers), FT2232C/D
  * (0x500), FT232R (0x600), FT2232H (0x700), FT4232H (0x800), FT232H
- * (0x900) and FT-X (0x1000); one function per interface (channel A, B,
- * ...).  All requests are vendor requests to the device (bmRequestType
- * 0x40 OUT, 0xC0 IN) whose wIndex low byte selects the channel: 0 on the
+ * (0x900), FT-X (0x1000) and the HP/HA parts (0x2800 FT2233HP, 0x2900
+ * FT4233HP, 0x3000 FT2232HP, 0x3100 FT4232HP, 0x3200 FT233HP, 0x3300
+ * FT232HP, 0x3600 FT4232HA: the Debian 6.1 kernel the system tests boot
+ * has them); one function per interface (channel A, B, ...).  All requests are vendor requests to
+ * the device (bmRequestType 0x40 OUT, 0xC0 IN) whose wIndex low byte selects the channel: 0 on the
  * single-channel legacy chips (SIO, FT232A/B/R), 1 + interface number on
  * the others (FT232H and FT-X accept 1 for their only channel).
  *
@@ -18,8 +20,9 @@
  * strips them from every packet of a transfer.
  *
  * Baud rates are divisors of a 3 MHz clock (48 MHz / 16) in eighths, with
- * a 3-bit fractional code in bits 14..16; H chips from 1200 baud up use a
- * 12 MHz clock (120 MHz / 10, bit 17 set).  See ftdi_divisor().
+ * a 3-bit fractional code in bits 14..16; H, HP and HA chips from 1200
+ * baud up use a 12 MHz clock (120 MHz / 10, bit 17 set).  See
+ * ftdi_divisor().
  */
 #ifndef FTDI_H
 #define FTDI_H
@@ -105,6 +108,14 @@ enum ftdi_chip {
 	FTDI_CHIP_FT4232H,
 	FTDI_CHIP_FT232H,
 	FTDI_CHIP_FTX,
+	/* the HP/HA parts (H clock, channels), in Debian's 6.1 kernel */
+	FTDI_CHIP_FT2233HP,
+	FTDI_CHIP_FT4233HP,
+	FTDI_CHIP_FT2232HP,
+	FTDI_CHIP_FT4232HP,
+	FTDI_CHIP_FT233HP,
+	FTDI_CHIP_FT232HP,
+	FTDI_CHIP_FT4232HA,
 };
 /* Or-ed into chip by probe: an FT232A (bcdDevice 0x200, no serial number)
  * that is an FT232B if its latency timer can be read; identify asks. */

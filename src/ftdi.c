@@ -20,6 +20,13 @@ static const struct serial_match_id ftdi_ids[] = {
     {FTDI_VID, 0x6011, 0}, /* FT4232H */
     {FTDI_VID, 0x6014, 0}, /* FT232H */
     {FTDI_VID, 0x6015, 0}, /* FT-X series */
+    {FTDI_VID, 0x6040, 0}, /* FT2233HP */
+    {FTDI_VID, 0x6041, 0}, /* FT4233HP */
+    {FTDI_VID, 0x6042, 0}, /* FT2232HP */
+    {FTDI_VID, 0x6043, 0}, /* FT4232HP */
+    {FTDI_VID, 0x6044, 0}, /* FT233HP */
+    {FTDI_VID, 0x6045, 0}, /* FT232HP */
+    {FTDI_VID, 0x6048, 0}, /* FT4232HA */
     {FTDI_VID, 0x8372, 0}, /* FT8U100AX (SIO) */
     {FTDI_VID, 0xfbfa, 0}, /* FT232RL, alternative PID */
 };
@@ -45,9 +52,14 @@ unsigned ftdi_chip_from_bcd(uint16_t bcd)
 		uint16_t bcd;
 		uint8_t chip;
 	} types[] = {
-	    {0x0200, FTDI_CHIP_FT232A}, {0x0400, FTDI_CHIP_FT232B},  {0x0500, FTDI_CHIP_FT2232C},
-	    {0x0600, FTDI_CHIP_FT232R}, {0x0700, FTDI_CHIP_FT2232H}, {0x0800, FTDI_CHIP_FT4232H},
-	    {0x0900, FTDI_CHIP_FT232H}, {0x1000, FTDI_CHIP_FTX},
+	    {0x0200, FTDI_CHIP_FT232A},   {0x0400, FTDI_CHIP_FT232B},
+	    {0x0500, FTDI_CHIP_FT2232C},  {0x0600, FTDI_CHIP_FT232R},
+	    {0x0700, FTDI_CHIP_FT2232H},  {0x0800, FTDI_CHIP_FT4232H},
+	    {0x0900, FTDI_CHIP_FT232H},   {0x1000, FTDI_CHIP_FTX},
+	    {0x2800, FTDI_CHIP_FT2233HP}, {0x2900, FTDI_CHIP_FT4233HP},
+	    {0x3000, FTDI_CHIP_FT2232HP}, {0x3100, FTDI_CHIP_FT4232HP},
+	    {0x3200, FTDI_CHIP_FT233HP},  {0x3300, FTDI_CHIP_FT232HP},
+	    {0x3600, FTDI_CHIP_FT4232HA},
 	};
 	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
 		if (types[k].bcd == bcd)
@@ -55,9 +67,11 @@ unsigned ftdi_chip_from_bcd(uint16_t bcd)
 	return bcd < 0x0200 ? FTDI_CHIP_SIO : 0;
 }
 
+/* 120 MHz parts: the H series and the HP/HA parts after FT-X */
 static bool chip_is_h(unsigned chip)
 {
-	return chip == FTDI_CHIP_FT2232H || chip == FTDI_CHIP_FT4232H || chip == FTDI_CHIP_FT232H;
+	return chip == FTDI_CHIP_FT2232H || chip == FTDI_CHIP_FT4232H || chip == FTDI_CHIP_FT232H ||
+	       (chip > FTDI_CHIP_FTX && chip <= FTDI_CHIP_FT4232HA);
 }
 
 /* Single-channel legacy chips take wIndex 0; the others name the channel. */
@@ -165,9 +179,9 @@ int ftdi_divisor(unsigned chip, uint32_t baud, uint32_t *divisor, uint32_t *actu
 			return -EINVAL;
 		rc = divisor_bm(clock, baud, &div, &eighths);
 		break;
-	case FTDI_CHIP_FT2232H:
-	case FTDI_CHIP_FT4232H:
-	case FTDI_CHIP_FT232H:
+	default:
+		if (!chip_is_h(chip))
+			return -EINVAL;
 		if (baud > MAX_BAUD_H)
 			return -EINVAL;
 		if (baud < H_MIN_BAUD) {
@@ -178,8 +192,6 @@ int ftdi_divisor(unsigned chip, uint32_t baud, uint32_t *divisor, uint32_t *actu
 		rc = divisor_bm(clock, baud, &div, &eighths);
 		div |= DIV_H_CLOCK;
 		break;
-	default:
-		return -EINVAL;
 	}
 	if (rc < 0)
 		return rc;

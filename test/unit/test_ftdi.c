@@ -119,11 +119,15 @@ static void test_probe_chip_types(void **state)
 		unsigned chip;
 		uint16_t channel; /* for interface 0 */
 	} t[] = {
-	    {0x0000, FTDI_CHIP_SIO, 0},     {0x0100, FTDI_CHIP_SIO, 0},
-	    {0x0200, FTDI_CHIP_FT232A, 0},  {0x0400, FTDI_CHIP_FT232B, 0},
-	    {0x0500, FTDI_CHIP_FT2232C, 1}, {0x0600, FTDI_CHIP_FT232R, 0},
-	    {0x0700, FTDI_CHIP_FT2232H, 1}, {0x0800, FTDI_CHIP_FT4232H, 1},
-	    {0x0900, FTDI_CHIP_FT232H, 1},  {0x1000, FTDI_CHIP_FTX, 1},
+	    {0x0000, FTDI_CHIP_SIO, 0},      {0x0100, FTDI_CHIP_SIO, 0},
+	    {0x0200, FTDI_CHIP_FT232A, 0},   {0x0400, FTDI_CHIP_FT232B, 0},
+	    {0x0500, FTDI_CHIP_FT2232C, 1},  {0x0600, FTDI_CHIP_FT232R, 0},
+	    {0x0700, FTDI_CHIP_FT2232H, 1},  {0x0800, FTDI_CHIP_FT4232H, 1},
+	    {0x0900, FTDI_CHIP_FT232H, 1},   {0x1000, FTDI_CHIP_FTX, 1},
+	    {0x2800, FTDI_CHIP_FT2233HP, 1}, {0x2900, FTDI_CHIP_FT4233HP, 1},
+	    {0x3000, FTDI_CHIP_FT2232HP, 1}, {0x3100, FTDI_CHIP_FT4232HP, 1},
+	    {0x3200, FTDI_CHIP_FT233HP, 1},  {0x3300, FTDI_CHIP_FT232HP, 1},
+	    {0x3600, FTDI_CHIP_FT4232HA, 1},
 	};
 	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
 		struct serial_function f =
@@ -133,7 +137,7 @@ static void test_probe_chip_types(void **state)
 		assert_int_equal(ftdi_chip_from_bcd(t[k].bcd), t[k].chip);
 	}
 	/* values the kernel 6.1 does not know: "unknown device type" */
-	static const uint16_t unknown[] = {0x0300, 0x0601, 0x0a00, 0x2800, 0xffff};
+	static const uint16_t unknown[] = {0x0300, 0x0601, 0x0a00, 0x3400, 0xffff};
 	for (size_t k = 0; k < sizeof(unknown) / sizeof(unknown[0]); k++) {
 		struct usb_device_desc dd = device(FTDI_VID, 0x6001, unknown[k]);
 		struct serial_function f;
@@ -350,11 +354,15 @@ static const struct div_row h_rows[] = {
 
 static void test_divisor_h(void **state)
 {
-	static const unsigned chips[] = {FTDI_CHIP_FT2232H, FTDI_CHIP_FT4232H, FTDI_CHIP_FT232H};
+	static const unsigned chips[] = {FTDI_CHIP_FT2232H,  FTDI_CHIP_FT4232H,  FTDI_CHIP_FT232H,
+	                                 FTDI_CHIP_FT2233HP, FTDI_CHIP_FT4233HP, FTDI_CHIP_FT2232HP,
+	                                 FTDI_CHIP_FT4232HP, FTDI_CHIP_FT233HP,  FTDI_CHIP_FT232HP,
+	                                 FTDI_CHIP_FT4232HA};
 	for (size_t k = 0; k < sizeof(chips) / sizeof(chips[0]); k++)
 		check_divisors(chips[k], h_rows, sizeof(h_rows) / sizeof(h_rows[0]));
 	uint32_t d, a;
 	assert_int_equal(ftdi_divisor(FTDI_CHIP_FT232H, 12000001, &d, &a), -EINVAL);
+	assert_int_equal(ftdi_divisor(FTDI_CHIP_FT4232HA + 1, 9600, &d, &a), -EINVAL);
 }
 
 /*
