@@ -210,7 +210,7 @@ struct serial_driver {
 	 * hold OUT transfers an answer depends on (a CH341 is initialised
 	 * before its break register is read, a CP210x interface enabled before
 	 * its flow-control block is read).  The driver keeps its progress in
-	 * priv, which every connect starts at zero. */
+	 * priv, which every connect starts at zero (init clears it too). */
 	int (*identify)(const struct serial_function *f, struct serial_xfers *q);
 	/* -EPROTO: an answer the driver cannot work with; the connect fails
 	 * (the question still counts as answered, so identify settles). */
@@ -247,10 +247,10 @@ struct serial_driver {
 	 * -ENOMSG for a well-formed message that carries no status, or -errno. */
 	int (*status_decode)(const struct serial_function *f, enum serial_status_origin origin,
 	                     const uint8_t *buf, size_t len, struct serial_status *st);
-	/* The request to read the status; *interval_ms how often while the
-	 * port is open (SERIAL_STATUS_POLL; 0 = never).  The data path also
-	 * reads it once after every setup, so an INTERRUPT driver may give it
-	 * for the initial levels.  May be NULL. */
+	/* POLL: the request to read the status; *interval_ms how often while
+	 * the port is open.  INTERRUPT: if set, read once after init on every
+	 * (re)connect for the levels before the first notification (ch341),
+	 * decoded with SERIAL_ORIGIN_POLL; *interval_ms is 0.  May be NULL. */
 	int (*status_poll)(const struct serial_function *f, struct serial_xfer *x,
 	                   unsigned *interval_ms);
 
