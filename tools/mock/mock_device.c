@@ -64,10 +64,8 @@ static void set_active(MockDevice *d, gint index)
 	if (index < 0 || !d->model)
 		return;
 	d->n_ports = d->model->probe(&d->info, d->config[index], d->ports, MOCK_MODEL_MAX_PORTS);
-	for (guint i = 0; i < d->n_ports; i++) {
-		d->ports[i].nports = (guint8)d->n_ports;
+	for (guint i = 0; i < d->n_ports; i++)
 		mock_port_setup(&d->ports[i], d->model, history_for(d, d->ports[i].intf));
-	}
 }
 
 void mock_device_reset(MockDevice *d)

@@ -75,10 +75,9 @@ typedef struct {
 struct MockPort {
 	const MockModelOps *ops;
 	/* set by probe, fixed for the active configuration */
-	guint8 intf;  /* interface number the port's requests name */
-	guint8 index; /* position among the device's ports (FTDI: channel A = 0) */
-	guint8 chip;  /* model-defined chip variant */
-	guint8 nports;
+	guint8 intf;              /* interface number the port's requests name */
+	guint8 index;             /* position among the device's ports (FTDI: channel A = 0) */
+	guint8 chip;              /* model-defined chip variant */
 	guint8 bulk_in, bulk_out; /* endpoint addresses with the 0x80 IN bit */
 	guint16 bulk_in_mps, bulk_out_mps;
 	gboolean has_notify;
