@@ -88,14 +88,17 @@ enum ftdi_request {
 #define FTDI_STATUS_LEN 2u /* status bytes at the start of every bulk-IN packet */
 
 /*
- * Latency timer written at init: 1 ms, the chip's minimum.  The chip sends
- * a short packet (held data, or just the two status bytes) when the timer
- * runs out, so this bounds how long a received byte waits in the chip (the
- * default 16 ms would dominate a serial round trip over USBIP).  The cost:
- * an open idle port returns one 2-byte status packet per millisecond.  The
- * kernel keeps the chip's value unless ASYNC_LOW_LATENCY asks for 1.
+ * Latency timer while the node is open: 1 ms, the chip's minimum.  The chip
+ * sends a short packet (held data, or just the two status bytes) when the
+ * timer runs out, so this bounds how long a received byte waits in the chip
+ * (the default 16 ms would dominate a serial round trip over USBIP).  The
+ * cost: an open idle port returns one 2-byte status packet per millisecond,
+ * so while nobody has the node open the chip keeps its default, 16 ms
+ * (written at init).  The kernel keeps 16 ms unless ASYNC_LOW_LATENCY asks
+ * for 1.
  */
-#define FTDI_LATENCY_MS 1u
+#define FTDI_LATENCY_MS      1u
+#define FTDI_LATENCY_IDLE_MS 16u
 
 /* serial_function.chip */
 enum ftdi_chip {

@@ -221,13 +221,28 @@ struct serial_driver {
 	 * and break come after it through their own operations.  May be NULL. */
 	int (*init)(struct serial_function *f, struct serial_xfers *q);
 
-	/* New line settings.  *actual_baud gets the rate the chip will really
-	 * run at (its divisor's rate), which may differ from l->baud.  -EINVAL
-	 * when no divisor comes within the chip's tolerance. */
-	int (*set_line)(struct serial_function *f, const struct serial_line *l,
-	                struct serial_xfers *q, uint32_t *actual_baud);
+	/*
+	 * New line settings.  *l is what the tty asked for; on return it is
+	 * what the driver reports back, as the kernel's drivers write it into
+	 * the termios: settings the chip does not have reverted or replaced
+	 * (ftdi_sio: CS6 keeps the old word size), and for drivers that report
+	 * it (cp210x, pl2303) the rate the chip will run at.  *actual_baud
+	 * gets the rate the chip really runs at (its divisor's rate), reported
+	 * or not.  -EINVAL when the chip cannot take the settings at all (a
+	 * rate no divisor reaches): nothing is queued then.
+	 */
+	int (*set_line)(struct serial_function *f, struct serial_line *l, struct serial_xfers *q,
+	                uint32_t *actual_baud);
 	/* The full state of the outputs (SERIAL_DTR | SERIAL_RTS). */
 	int (*set_lines)(struct serial_function *f, unsigned lines, struct serial_xfers *q);
+	/* A TIOCMSET that leaves the lines as they were sends nothing (cdc-acm);
+	 * false: the chip is told again (the kernel's usb-serial drivers). */
+	bool lines_on_change_only;
+	/* A termios change that leaves the line settings as they were reaches
+	 * set_line only when false (ch341, whose set_termios always ends with
+	 * the handshake); the others send nothing for it, as their kernel
+	 * drivers. */
+	bool line_on_change_only;
 	/* Break on or off (the data path times a break; drivers only switch).
 	 * Returns 0, or for a chip that cannot hold a break (CH34x parts
 	 * without a break register, as the kernel's ch341 simulates it) a
@@ -238,6 +253,11 @@ struct serial_driver {
 	int (*set_break)(struct serial_function *f, bool on, struct serial_xfers *q);
 	/* Discard the chip's buffers (TCFLSH).  May be NULL. */
 	int (*purge)(struct serial_function *f, bool rx, bool tx, struct serial_xfers *q);
+	/* The node was opened (active) or its last file closed: a chip may
+	 * trade idle traffic for latency while somebody listens (ftdi_sio:
+	 * latency timer 1 ms while open, the chip's 16 ms while closed).
+	 * init leaves the chip inactive.  May be NULL. */
+	int (*set_active)(struct serial_function *f, bool active, struct serial_xfers *q);
 
 	enum serial_status_source status_source;
 	/* Input levels before the first status arrives (cdc_acm: CTS, as the

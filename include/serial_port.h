@@ -104,15 +104,20 @@ void serial_port_set_break(SerialPort *p, gboolean on, SerialPortDoneFunc cb, gp
 /* Discard the chip's own buffers (drivers without a purge: nothing). */
 void serial_port_purge(SerialPort *p, gboolean rx, gboolean tx, SerialPortDoneFunc cb,
                        gpointer user);
-/* Drivers whose status is polled (SERIAL_STATUS_POLL) poll only while
- * somebody watches, e.g. while the tty is open. */
-void serial_port_watch_status(SerialPort *p, gboolean watch);
+/* The node is open (somebody listens) or not: drivers whose status is
+ * polled (SERIAL_STATUS_POLL) poll only while active, and a driver may
+ * trade idle traffic for latency (serial_drv.h set_active). */
+void serial_port_set_active(SerialPort *p, gboolean active);
 
 /* The output lines last set, the input levels last reported (SERIAL_*),
  * and the rate the chip runs at after the last set_line (0 before). */
 guint serial_port_get_lines(SerialPort *p);
 guint serial_port_get_input_lines(SerialPort *p);
 guint32 serial_port_get_actual_baud(SerialPort *p);
+/* The line settings the driver last reported for what it sent (a driver
+ * may run other settings than asked: serial_drv.h set_line); FALSE before
+ * any. */
+gboolean serial_port_get_reported_line(SerialPort *p, struct serial_line *l);
 
 /* Statistics. */
 typedef struct {

@@ -85,11 +85,14 @@ struct tty_core_config {
 #define TTY_FX_BREAK      0x04u /* break_ms: 0 = off, TTY_BREAK_FOREVER = on, else timed */
 #define TTY_FX_FLUSH_RX   0x08u
 #define TTY_FX_FLUSH_TX   0x10u
+#define TTY_FX_OPEN       0x20u /* an open: the line settings again, before the lines */
 #define TTY_BREAK_FOREVER UINT32_MAX
 
 struct tty_core_fx {
 	unsigned int flags; /* TTY_FX_* */
 	uint16_t lines;
+	bool lines_same; /* TTY_FX_LINES: the state did not change (TIOCMSET of the same bits) */
+	bool line_same;  /* TTY_FX_LINE: the settings did not change (a TCSETS of the same) */
 	struct serial_line line;
 	uint32_t break_ms; /* milliseconds */
 };
@@ -107,12 +110,15 @@ void tty_core_free(struct tty_core *c);
  * lacks CAP_SYS_ADMIN.  The first open starts a fresh tty (empty input,
  * flow control restarted); every open clears the hangup state (the caller
  * refuses opens while the device is gone) and raises DTR|RTS unless the
- * speed is B0 (fx TTY_FX_LINES, as tty_port_block_til_ready does).
+ * speed is B0 (fx TTY_FX_LINES, as tty_port_block_til_ready does).  fx
+ * also has TTY_FX_OPEN with the current line settings: the usb-serial
+ * drivers' open sets the termios again before the lines go up.
  * Returns the new open count.
  */
 int tty_core_open(struct tty_core *c, bool cap_sys_admin, uint64_t now, struct tty_core_fx *fx);
 /* A release.  The last one clears TIOCEXCL and the input, and drops DTR|RTS
- * when HUPCL is set (fx).  Returns the remaining open count, -EINVAL if not open. */
+ * when HUPCL is set (fx, even when they are low already).  Returns the
+ * remaining open count, -EINVAL if not open. */
 int tty_core_close(struct tty_core *c, uint64_t now, struct tty_core_fx *fx);
 unsigned int tty_core_open_count(const struct tty_core *c);
 void tty_core_set_excl(struct tty_core *c, bool excl);
@@ -140,8 +146,9 @@ void tty_core_get_termios(const struct tty_core *c, struct termios2 *t);
  * callers converting from struct termios/termio fill the speeds from the
  * current termios first).  Bits locked by TIOCSLCKTRMIOS keep their old
  * values; speeds are recomputed from CBAUD/CIBAUD unless BOTHER.
- * fx: B0 drops DTR|RTS, leaving B0 raises them; TTY_FX_LINE only when the
- * line settings changed (B0 or a rate of 0 keeps the old rate).
+ * fx: B0 drops DTR|RTS, leaving B0 raises them; TTY_FX_LINE every time, as
+ * the kernel calls the driver's set_termios (line_same when the line
+ * settings did not change; B0 or a rate of 0 keeps the old rate).
  */
 int tty_core_set_termios(struct tty_core *c, const struct termios2 *t, uint64_t now,
                          struct tty_core_fx *fx);
@@ -157,6 +164,15 @@ uint32_t tty_core_termios_ibaud(const struct termios2 *t);
 int tty_core_termios_to_line(const struct termios2 *t, struct serial_line *l);
 /* The line settings the device should have now (send after (re)attach). */
 void tty_core_get_line(const struct tty_core *c, struct serial_line *l);
+/*
+ * The driver runs the port as `rep` says rather than as asked (data bits it
+ * does not have, the rate its divisor gives): as the kernel's drivers write
+ * that back into the termios, the fields that differ from the last line
+ * settings change in the termios, the rate encoded as tty_encode_baud_rate
+ * does (a Bxxx code within 2% unless the caller asked for BOTHER), and rep
+ * becomes the line settings.
+ */
+void tty_core_line_reported(struct tty_core *c, const struct serial_line *rep);
 
 /* --- input (device -> reader) --------------------------------------------- */
 
@@ -228,7 +244,9 @@ unsigned int tty_core_poll(struct tty_core *c, void *token);
 
 /* TIOCM_DTR/RTS (ours), TIOCM_CTS/DSR/CAR/RNG (the device's last status). */
 unsigned int tty_core_tiocmget(const struct tty_core *c);
-/* Change DTR/RTS (other bits ignored); fx TTY_FX_LINES only if they changed. */
+/* Change DTR/RTS (other bits ignored); fx TTY_FX_LINES whenever set or clear
+ * names DTR or RTS (lines_same when they stay as they were), as the kernel's
+ * tty_tiocmset calls the driver. */
 int tty_core_tiocmset(struct tty_core *c, unsigned int set, unsigned int clear, uint64_t now,
                       struct tty_core_fx *fx);
 /*

@@ -391,8 +391,8 @@ int cdc_acm_line_coding_from_line(struct cdc_line_coding *lc, const struct seria
 	return 0;
 }
 
-static int acm_set_line(struct serial_function *f, const struct serial_line *l,
-                        struct serial_xfers *q, uint32_t *actual_baud)
+static int acm_set_line(struct serial_function *f, struct serial_line *l, struct serial_xfers *q,
+                        uint32_t *actual_baud)
 {
 	struct cdc_line_coding lc;
 	uint8_t buf[CDC_LINE_CODING_SIZE];
@@ -467,6 +467,8 @@ const struct serial_driver cdc_acm_driver = {
     .probe = acm_probe,
     .set_line = acm_set_line,
     .set_lines = acm_set_lines,
+    .line_on_change_only = true,
+    .lines_on_change_only = true,
     .set_break = acm_set_break,
     .status_source = SERIAL_STATUS_INTERRUPT,
     .initial_lines = SERIAL_CTS,

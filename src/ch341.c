@@ -23,10 +23,12 @@ static const struct serial_match_id ch341_ids[] = {
 
 /* priv[0]: version (bits 0..7), register 0x05 (8..15), register 0x18
  * (16..23) as last read or written, flags (24..31);
- * priv[1]: the baud rate last set; priv[2]: the LCR last set (+ valid). */
+ * priv[1]: the baud rate last set; priv[2]: the LCR last set (+ valid);
+ * priv[3]: the modem control bits last set (CH341_MCR_*). */
 #define PRIV_STATE      0
 #define PRIV_BAUD       1
 #define PRIV_LCR        2
+#define PRIV_MCR        3
 #define F_HAVE_VERSION  (1u << 24) /* identify answered ... */
 #define F_HAVE_QUIRK    (1u << 25)
 #define F_HAVE_REGS     (1u << 26)
@@ -225,8 +227,17 @@ static int write_line(struct serial_function *f, uint32_t baud, uint8_t lcr, str
 	return rc;
 }
 
-static int ch341_set_line(struct serial_function *f, const struct serial_line *l,
-                          struct serial_xfers *q, uint32_t *actual_baud)
+/* MODEM_CTRL: active low; the kernel passes ~mcr as an int, so the high
+ * byte is 0xff. */
+static int handshake(struct serial_function *f, struct serial_xfers *q)
+{
+	uint8_t mcr = (uint8_t)f->priv[PRIV_MCR];
+	return serial_xfers_add(q, CH341_REQTYPE_OUT, CH341_REQ_MODEM_CTRL,
+	                        (uint16_t)(0xff00 | (uint8_t)~mcr), 0, NULL, 0);
+}
+
+static int ch341_set_line(struct serial_function *f, struct serial_line *l, struct serial_xfers *q,
+                          uint32_t *actual_baud)
 {
 	uint8_t lcr;
 	uint32_t actual;
@@ -235,6 +246,9 @@ static int ch341_set_line(struct serial_function *f, const struct serial_line *l
 		rc = -EINVAL;
 	if (rc == 0)
 		rc = write_line(f, l->baud, lcr, q, &actual);
+	/* ch341_set_termios ends with the handshake, whatever changed */
+	if (rc == 0)
+		rc = handshake(f, q);
 	if (rc < 0)
 		return rc;
 	/* the chip does no flow control of its own in the kernel 6.1 driver */
@@ -247,12 +261,9 @@ static int ch341_set_line(struct serial_function *f, const struct serial_line *l
 
 static int ch341_set_lines(struct serial_function *f, unsigned lines, struct serial_xfers *q)
 {
-	(void)f;
-	uint8_t mcr = (uint8_t)(((lines & SERIAL_DTR) ? CH341_MCR_DTR : 0) |
-	                        ((lines & SERIAL_RTS) ? CH341_MCR_RTS : 0));
-	/* active low; the kernel passes ~mcr as an int, so the high byte is 0xff */
-	return serial_xfers_add(q, CH341_REQTYPE_OUT, CH341_REQ_MODEM_CTRL,
-	                        (uint16_t)(0xff00 | (uint8_t)~mcr), 0, NULL, 0);
+	f->priv[PRIV_MCR] =
+	    ((lines & SERIAL_DTR) ? CH341_MCR_DTR : 0) | ((lines & SERIAL_RTS) ? CH341_MCR_RTS : 0);
+	return handshake(f, q);
 }
 
 /* Parts without a break register: as the kernel, the slowest rate, 8N1,

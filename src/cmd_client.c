@@ -346,6 +346,7 @@ static void cat_started(GObject *src, GAsyncResult *res, gpointer user)
 	const struct serial_line line = {.baud = c->opt->baud, .data_bits = 8};
 	serial_port_set_line(c->port, &line, cat_line_done, c);
 	serial_port_set_lines(c->port, SERIAL_DTR | SERIAL_RTS, NULL, NULL);
+	serial_port_set_active(c->port, TRUE); /* as an open node: low latency */
 	cat_rearm_idle(c);
 }
 

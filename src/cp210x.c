@@ -257,7 +257,7 @@ static int cp210x_init(struct serial_function *f, struct serial_xfers *q)
 	return 0;
 }
 
-static int line_ctl(unsigned part, const struct serial_line *l, uint16_t *ctl)
+static int line_ctl(unsigned part, struct serial_line *l, uint16_t *ctl)
 {
 	static const uint8_t parity_code[] = {
 	    [SERIAL_PARITY_NONE] = 0, [SERIAL_PARITY_ODD] = 1,   [SERIAL_PARITY_EVEN] = 2,
@@ -267,7 +267,7 @@ static int line_ctl(unsigned part, const struct serial_line *l, uint16_t *ctl)
 	if (bits < 5 || bits > 8 || parity > SERIAL_PARITY_SPACE || stop > SERIAL_STOP_2)
 		return -EINVAL;
 	/* CP2101 only supports CS8, one stop bit and no stick parity; the
-	 * kernel quietly runs it so. */
+	 * kernel runs it so and says so in the termios. */
 	if (part == CP210X_PART_CP2101) {
 		bits = 8;
 		stop = SERIAL_STOP_1;
@@ -275,14 +275,17 @@ static int line_ctl(unsigned part, const struct serial_line *l, uint16_t *ctl)
 			parity = SERIAL_PARITY_ODD;
 		else if (parity == SERIAL_PARITY_SPACE)
 			parity = SERIAL_PARITY_EVEN;
+		l->data_bits = (uint8_t)bits;
+		l->stop_bits = (uint8_t)stop;
+		l->parity = (uint8_t)parity;
 	}
 	/* CSTOPB is two stop bits, as the kernel sends it */
 	*ctl = (uint16_t)(bits << 8 | parity_code[parity] << 4 | (stop == SERIAL_STOP_1 ? 0 : 2));
 	return 0;
 }
 
-static int cp210x_set_line(struct serial_function *f, const struct serial_line *l,
-                           struct serial_xfers *q, uint32_t *actual_baud)
+static int cp210x_set_line(struct serial_function *f, struct serial_line *l, struct serial_xfers *q,
+                           uint32_t *actual_baud)
 {
 	uint32_t *flags = &f->priv[PRIV_FLAGS];
 	uint8_t rate[4], chars[6] = {0};
@@ -318,6 +321,11 @@ static int cp210x_set_line(struct serial_function *f, const struct serial_line *
 	}
 	if (rc < 0)
 		return rc;
+	/* cp210x_change_speed reports the rate it sent (tty_encode_baud_rate);
+	 * a part without flow control has it cleared from the termios */
+	l->baud = baud;
+	if (*flags & F_NO_FLOW)
+		l->flow &= (uint8_t) ~(SERIAL_FLOW_RTSCTS | SERIAL_FLOW_IXON | SERIAL_FLOW_IXOFF);
 	if (actual_baud)
 		*actual_baud = baud;
 	return 0;
@@ -412,6 +420,7 @@ const struct serial_driver cp210x_driver = {
     .init = cp210x_init,
     .set_line = cp210x_set_line,
     .set_lines = cp210x_set_lines,
+    .line_on_change_only = true,
     .set_break = cp210x_set_break,
     .purge = cp210x_purge,
     .status_source = SERIAL_STATUS_POLL,

@@ -32,8 +32,10 @@ static const struct serial_match_id ftdi_ids[] = {
 };
 
 /* priv[0]: the SET_DATA word without the break bit (break is a bit of the
- * same request, so set_break needs the last word set_line sent). */
-#define PRIV_DATA 0
+ * same request, so set_break needs the last word set_line sent), with
+ * PRIV_DATA_SET once a word was sent in this connection. */
+#define PRIV_DATA     0
+#define PRIV_DATA_SET 0x80000000u
 
 /* The tag of the latency-timer read that tells an FT232B from an FT232A. */
 #define TAG_LATENCY 1
@@ -255,8 +257,16 @@ static int ftdi_init(struct serial_function *f, struct serial_xfers *q)
 {
 	int rc = ftdi_out(f, q, FTDI_REQ_RESET, FTDI_RESET_SIO, 0);
 	if (rc == 0 && chip_has_latency_timer(FTDI_CHIP_TYPE(f->chip)))
-		rc = ftdi_out(f, q, FTDI_REQ_SET_LATENCY_TIMER, FTDI_LATENCY_MS, 0);
+		rc = ftdi_out(f, q, FTDI_REQ_SET_LATENCY_TIMER, FTDI_LATENCY_IDLE_MS, 0);
 	return rc;
+}
+
+static int ftdi_set_active(struct serial_function *f, bool active, struct serial_xfers *q)
+{
+	if (!chip_has_latency_timer(FTDI_CHIP_TYPE(f->chip)))
+		return 0;
+	return ftdi_out(f, q, FTDI_REQ_SET_LATENCY_TIMER,
+	                active ? FTDI_LATENCY_MS : FTDI_LATENCY_IDLE_MS, 0);
 }
 
 static int data_word(const struct serial_line *l, uint16_t *word)
@@ -283,11 +293,18 @@ static int data_word(const struct serial_line *l, uint16_t *word)
 	return 0;
 }
 
-static int ftdi_set_line(struct serial_function *f, const struct serial_line *l,
-                         struct serial_xfers *q, uint32_t *actual_baud)
+static int ftdi_set_line(struct serial_function *f, struct serial_line *l, struct serial_xfers *q,
+                         uint32_t *actual_baud)
 {
 	uint16_t word, flow_value = 0, flow = FTDI_FLOW_NONE;
 	uint32_t div, actual;
+	/* No FTDI UART has CS6: ftdi_sio keeps the word size it had (CS8
+	 * before any), and the termios says so. */
+	if (l->data_bits == 6) {
+		uint32_t last = f->priv[PRIV_DATA];
+		uint8_t bits = (uint8_t)(last & 0xff);
+		l->data_bits = !(last & PRIV_DATA_SET) ? 8 : bits == 0 ? 5 : bits;
+	}
 	int rc = data_word(l, &word);
 	if (rc == 0)
 		rc = ftdi_divisor(f->chip, l->baud, &div, &actual);
@@ -310,7 +327,7 @@ static int ftdi_set_line(struct serial_function *f, const struct serial_line *l,
 		rc = ftdi_out(f, q, FTDI_REQ_SET_FLOW_CTRL, flow_value, flow);
 	if (rc < 0)
 		return rc;
-	f->priv[PRIV_DATA] = word;
+	f->priv[PRIV_DATA] = PRIV_DATA_SET | word;
 	if (actual_baud)
 		*actual_baud = actual;
 	return 0;
@@ -411,8 +428,10 @@ const struct serial_driver ftdi_driver = {
     .init = ftdi_init,
     .set_line = ftdi_set_line,
     .set_lines = ftdi_set_lines,
+    .line_on_change_only = true,
     .set_break = ftdi_set_break,
     .purge = ftdi_purge,
+    .set_active = ftdi_set_active,
     .status_source = SERIAL_STATUS_INBAND,
     .initial_lines = 0,
     .rx_frame = ftdi_rx_frame,

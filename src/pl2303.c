@@ -361,8 +361,8 @@ static int flow_update(struct serial_function *f, const struct serial_line *l,
 	return rc;
 }
 
-static int pl2303_set_line(struct serial_function *f, const struct serial_line *l,
-                           struct serial_xfers *q, uint32_t *actual_baud)
+static int pl2303_set_line(struct serial_function *f, struct serial_line *l, struct serial_xfers *q,
+                           uint32_t *actual_baud)
 {
 	uint8_t req[8] = {0}, last[8];
 	uint32_t actual;
@@ -383,6 +383,8 @@ static int pl2303_set_line(struct serial_function *f, const struct serial_line *
 	rc = flow_update(f, l, q);
 	if (rc < 0)
 		return rc;
+	/* pl2303_encode_baud_rate reports the rate it encoded */
+	l->baud = actual;
 	if (actual_baud)
 		*actual_baud = actual;
 	return 0;
@@ -440,6 +442,7 @@ const struct serial_driver pl2303_driver = {
     .init = pl2303_init,
     .set_line = pl2303_set_line,
     .set_lines = pl2303_set_lines,
+    .line_on_change_only = true,
     .set_break = pl2303_set_break,
     .status_source = SERIAL_STATUS_INTERRUPT,
     .initial_lines = 0,

@@ -4,6 +4,7 @@
 #include "serial_bridge.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "uc_error.h"
 
@@ -100,11 +101,12 @@ static void tty_rx_space(CuseTty *t, gsize room, gpointer user)
 	serial_port_rx_resume(b->port);
 }
 
-/* Chips whose modem status must be polled are polled while the node is open. */
+/* While the node is open the chip is active: its status polled, its latency
+ * low (serial_drv.h set_active). */
 static void tty_opened(CuseTty *t, guint count, gpointer user)
 {
 	SerialBridge *b = user;
-	serial_port_watch_status(b->port, count > 0);
+	serial_port_set_active(b->port, count > 0);
 }
 
 /* ---- modem state and link ---- */
@@ -140,6 +142,7 @@ static void port_link(SerialPort *p, gboolean up, const GError *error, gpointer 
 /* ---- device actions from ioctls, open and close ---- */
 
 typedef enum {
+	STEP_OPEN_LINE, /* an open: the usb-serial drivers set the termios again first */
 	STEP_LINES,
 	STEP_LINE,
 	STEP_BREAK_ON,
@@ -161,9 +164,22 @@ typedef struct {
 
 static void fx_next(FxRun *r);
 
+/* The driver may run other settings than the tty asked for (a word size
+ * the chip lacks, the rate its divisor gives; or the old ones when it
+ * refused): the termios says so afterwards, as with the kernel's drivers. */
+static void line_done(FxRun *r, int status)
+{
+	struct serial_line rep;
+	if ((status == 0 || status == -EINVAL) && serial_port_get_reported_line(r->b->port, &rep) &&
+	    memcmp(&rep, &r->fx.line, sizeof(rep)) != 0)
+		tty_core_line_reported(r->b->core, &rep);
+}
+
 static void fx_step_done(SerialPort *p, int status, gpointer user)
 {
 	FxRun *r = user;
+	if (r->step == STEP_LINE || r->step == STEP_OPEN_LINE)
+		line_done(r, status);
 	/* While the link is down the values are remembered and replayed. */
 	if (status < 0 && status != -ENOTCONN && r->status == 0)
 		r->status = status;
@@ -185,14 +201,24 @@ static void fx_next(FxRun *r)
 	SerialBridge *b = r->b;
 	for (;;) {
 		switch (r->step) {
+		case STEP_OPEN_LINE:
+			if (r->fx.flags & TTY_FX_OPEN) {
+				serial_port_set_line(b->port, &r->fx.line, fx_step_done, r);
+				return;
+			}
+			break;
 		case STEP_LINES:
-			if (r->fx.flags & TTY_FX_LINES) {
+			if ((r->fx.flags & TTY_FX_LINES) &&
+			    !(r->fx.lines_same &&
+			      serial_port_get_driver(b->port)->lines_on_change_only)) {
 				serial_port_set_lines(b->port, r->fx.lines, fx_step_done, r);
 				return;
 			}
 			break;
 		case STEP_LINE:
-			if (r->fx.flags & TTY_FX_LINE) {
+			if ((r->fx.flags & TTY_FX_LINE) &&
+			    !(r->fx.line_same &&
+			      serial_port_get_driver(b->port)->line_on_change_only)) {
 				serial_port_set_line(b->port, &r->fx.line, fx_step_done, r);
 				return;
 			}

@@ -35,6 +35,7 @@ typedef enum {
 	OP_BREAK,
 	OP_PURGE,
 	OP_CLEAR_HALT,
+	OP_ACTIVE, /* the node opened or closed */
 } OpKind;
 
 typedef struct Op Op;
@@ -76,7 +77,7 @@ struct _SerialPort {
 	/* modem status */
 	guint32 notify_seq;
 	guint16 in_lines; /* input levels last reported */
-	gboolean watching;
+	gboolean active;  /* the node is open: poll the status, tell the chip */
 	gboolean poll_queued;
 	guint poll_timer;
 
@@ -84,6 +85,8 @@ struct _SerialPort {
 	 * the requests, *_sent is the last one on the wire in this link */
 	gboolean have_line;
 	struct serial_line line;
+	gboolean have_reported;
+	struct serial_line reported; /* what the driver said it runs, as it would tell the tty */
 	guint32 actual_baud;
 	guint line_seq, line_sent;
 	gboolean have_lines;
@@ -101,7 +104,9 @@ struct Op {
 	guint lines;
 	gboolean on, rx, tx;
 	guint8 ep;
-	guint seq; /* OP_LINE / OP_LINES asked by the owner: its request number */
+	guint seq;                   /* OP_LINE / OP_LINES asked by the owner: its request number */
+	struct serial_line reported; /* OP_LINE: what the driver reported ... */
+	gboolean reported_valid;     /* ... when it took the settings */
 	SerialPortDoneFunc cb;
 	gpointer user;
 	struct serial_xfers q;
@@ -148,6 +153,13 @@ guint32 serial_port_get_actual_baud(SerialPort *p)
 	return p->actual_baud;
 }
 
+gboolean serial_port_get_reported_line(SerialPort *p, struct serial_line *l)
+{
+	if (p->have_reported)
+		*l = p->reported;
+	return p->have_reported;
+}
+
 void serial_port_get_stats(SerialPort *p, SerialPortStats *st)
 {
 	*st = p->st;
@@ -181,6 +193,7 @@ static const char *op_name(OpKind k)
 	    [OP_IDENTIFY] = "identify", [OP_INIT] = "init",          [OP_LINE] = "line settings",
 	    [OP_LINES] = "modem lines", [OP_STATUS] = "status read", [OP_SETUP_DONE] = "setup",
 	    [OP_BREAK] = "break",       [OP_PURGE] = "purge",        [OP_CLEAR_HALT] = "clear halt",
+	    [OP_ACTIVE] = "activity",
 	};
 	return names[k];
 }
@@ -203,13 +216,15 @@ static int op_build(SerialPort *p, Op *op)
 	case OP_LINE:
 		if (!p->have_line)
 			return 0;
-		rc = d->set_line(&p->f, &op->line, &op->q, &actual);
+		op->reported = op->line;
+		rc = d->set_line(&p->f, &op->reported, &op->q, &actual);
 		if (rc >= 0) {
 			if (actual != op->line.baud)
 				g_message("port %u: %u bit/s runs at %u bit/s on this %s chip",
 				          p->index, op->line.baud, actual, d->name);
 			p->actual_baud = actual;
 			p->line_sent = op->seq;
+			op->reported_valid = TRUE;
 		}
 		return rc;
 	case OP_LINES:
@@ -224,6 +239,10 @@ static int op_build(SerialPort *p, Op *op)
 		return rc > 0 ? 0 : rc;
 	case OP_PURGE:
 		return d->purge ? d->purge(&p->f, op->rx, op->tx, &op->q) : 0;
+	case OP_ACTIVE:
+		/* a setup's step tells the chip what is now */
+		return d->set_active ? d->set_active(&p->f, op->setup ? p->active : op->on, &op->q)
+		                     : 0;
 	case OP_STATUS:
 		rc = d->status_poll ? d->status_poll(&p->f, &x, &interval) : 0;
 		if (rc < 0 || !d->status_poll)
@@ -282,6 +301,10 @@ static void op_finish(SerialPort *p, Op *op)
 		          g_strerror(-op->status));
 	if (op->kind == OP_SETUP_DONE && p->linked)
 		setup_done(p);
+	if (op->kind == OP_LINE && op->status == 0 && op->reported_valid) {
+		p->reported = op->reported;
+		p->have_reported = TRUE;
+	}
 	if (op->kind == OP_CLEAR_HALT && p->up) {
 		if (op->status < 0)
 			g_debug("port %u: CLEAR_FEATURE(HALT) failed: %s", p->index,
@@ -507,7 +530,7 @@ static gboolean poll_cb(gpointer user)
 {
 	SerialPort *p = user;
 	p->poll_timer = 0;
-	if (p->up && p->watching && !p->poll_queued) {
+	if (p->up && p->active && !p->poll_queued) {
 		p->poll_queued = TRUE;
 		op_push(p, op_new(p, OP_STATUS, NULL, NULL));
 	}
@@ -518,21 +541,28 @@ static void poll_schedule(SerialPort *p)
 {
 	struct serial_xfer x;
 	unsigned interval = 0;
-	if (p->poll_timer || p->poll_queued || !p->up || !p->watching ||
+	if (p->poll_timer || p->poll_queued || !p->up || !p->active ||
 	    p->drv->status_source != SERIAL_STATUS_POLL ||
 	    p->drv->status_poll(&p->f, &x, &interval) < 0 || interval == 0)
 		return;
 	p->poll_timer = g_timeout_add(interval, poll_cb, p);
 }
 
-void serial_port_watch_status(SerialPort *p, gboolean watch)
+void serial_port_set_active(SerialPort *p, gboolean active)
 {
-	p->watching = watch;
-	if (!watch && p->poll_timer) {
+	if (p->active == active)
+		return;
+	p->active = active;
+	if (!active && p->poll_timer) {
 		g_source_remove(p->poll_timer);
 		p->poll_timer = 0;
 	}
 	poll_schedule(p);
+	if (p->drv->set_active) {
+		Op *op = op_new(p, OP_ACTIVE, NULL, NULL);
+		op->on = active;
+		op_push(p, op);
+	}
 }
 
 /* ---- rx ---- */
@@ -903,12 +933,13 @@ static void port_linked(SerialPort *p)
 
 	/* The line settings and lines steps take the newest values when they
 	 * run (values asked for before then need not wait for the setup). */
-	OpKind steps[6];
+	OpKind steps[7];
 	guint n = 0;
 	steps[n++] = OP_IDENTIFY;
 	steps[n++] = OP_INIT;
 	steps[n++] = OP_LINE;
 	steps[n++] = OP_LINES;
+	steps[n++] = OP_ACTIVE;
 	if (p->drv->status_poll)
 		steps[n++] = OP_STATUS;
 	steps[n++] = OP_SETUP_DONE;

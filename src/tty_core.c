@@ -161,6 +161,8 @@ static void set_lines(struct tty_core *c, unsigned int mctrl, bool always, struc
 	mctrl &= TIOCM_DTR | TIOCM_RTS;
 	if (mctrl == c->mctrl && !always)
 		return;
+	if (fx)
+		fx->lines_same = mctrl == c->mctrl;
 	c->mctrl = mctrl;
 	if (fx) {
 		fx->flags |= TTY_FX_LINES;
@@ -955,6 +957,59 @@ void tty_core_get_line(const struct tty_core *c, struct serial_line *l)
 	*l = c->line;
 }
 
+/* The CBAUD code of a standard rate within tol bit/s of rate, else BOTHER. */
+static tcflag_t rate_code(uint32_t rate, uint32_t tol)
+{
+	for (size_t i = 1; i < sizeof(baud_table) / sizeof(baud_table[0]); i++) {
+		uint32_t b = baud_table[i];
+		if ((rate >= b ? rate - b : b - rate) <= tol)
+			return i < 16 ? (tcflag_t)i : CBAUDEX | (tcflag_t)(i - 15);
+	}
+	return BOTHER;
+}
+
+void tty_core_line_reported(struct tty_core *c, const struct serial_line *rep)
+{
+	static const tcflag_t csize[] = {[5] = CS5, [6] = CS6, [7] = CS7, [8] = CS8};
+	struct termios2 *t = &c->t;
+	struct serial_line asked = c->line;
+
+	c->line = *rep;
+	if (rep->data_bits != asked.data_bits && rep->data_bits >= 5 && rep->data_bits <= 8)
+		t->c_cflag = (t->c_cflag & ~(tcflag_t)CSIZE) | csize[rep->data_bits];
+	if (rep->parity != asked.parity) {
+		t->c_cflag &= ~(tcflag_t)(PARENB | PARODD | CMSPAR);
+		if (rep->parity != SERIAL_PARITY_NONE)
+			t->c_cflag |= PARENB;
+		if (rep->parity == SERIAL_PARITY_ODD || rep->parity == SERIAL_PARITY_MARK)
+			t->c_cflag |= PARODD;
+		if (rep->parity == SERIAL_PARITY_MARK || rep->parity == SERIAL_PARITY_SPACE)
+			t->c_cflag |= CMSPAR;
+	}
+	if (rep->stop_bits != asked.stop_bits)
+		t->c_cflag = rep->stop_bits == SERIAL_STOP_1 ? t->c_cflag & ~(tcflag_t)CSTOPB
+		                                             : t->c_cflag | CSTOPB;
+	if ((rep->flow ^ asked.flow) & SERIAL_FLOW_RTSCTS)
+		t->c_cflag ^= CRTSCTS;
+	if ((rep->flow ^ asked.flow) & SERIAL_FLOW_IXON)
+		t->c_iflag ^= IXON;
+	if ((rep->flow ^ asked.flow) & SERIAL_FLOW_IXOFF)
+		t->c_iflag ^= IXOFF;
+	if (rep->baud != asked.baud && rep->baud != 0) {
+		/* tty_encode_baud_rate: a precise answer to a BOTHER request; a
+		 * standard code within 2% by preference to a Bxxx one.  The input
+		 * speed keeps its own bits only when the caller gave them. */
+		tcflag_t ocbaud = t->c_cflag & CBAUD, icbaud = (t->c_cflag >> IBSHIFT) & CBAUD;
+		tcflag_t ocode = rate_code(rep->baud, ocbaud == BOTHER ? 0 : rep->baud / 50);
+		t->c_cflag &= ~(tcflag_t)(CBAUD | (CBAUD << IBSHIFT));
+		t->c_cflag |= ocode;
+		if (icbaud != B0)
+			t->c_cflag |= rate_code(rep->baud, icbaud == BOTHER ? 0 : rep->baud / 50)
+			              << IBSHIFT;
+		t->c_ispeed = t->c_ospeed = rep->baud;
+	}
+}
+
 int tty_core_set_termios(struct tty_core *c, const struct termios2 *t, uint64_t now,
                          struct tty_core_fx *fx)
 {
@@ -1013,13 +1068,14 @@ int tty_core_set_termios(struct tty_core *c, const struct termios2 *t, uint64_t 
 		tmp.c_ospeed = c->line.baud;
 		(void)tty_core_termios_to_line(&tmp, &line);
 	}
-	if (memcmp(&line, &c->line, sizeof(line)) != 0) {
-		c->line = line;
-		if (fx) {
-			fx->flags |= TTY_FX_LINE;
-			fx->line = line;
-		}
+	/* tty_set_termios calls the driver every time; most send only what
+	 * changed (line_same), ch341 repeats its handshake regardless */
+	if (fx) {
+		fx->flags |= TTY_FX_LINE;
+		fx->line = line;
+		fx->line_same = memcmp(&line, &c->line, sizeof(line)) == 0;
 	}
+	c->line = line;
 	dispatch(c);
 	return 0;
 }
@@ -1099,6 +1155,10 @@ int tty_core_open(struct tty_core *c, bool cap_sys_admin, uint64_t now, struct t
 	 * told apart by the hangup generation. */
 	c->hung = false;
 	c->opens++;
+	if (fx) {
+		fx->flags |= TTY_FX_OPEN;
+		fx->line = c->line;
+	}
 	if ((c->t.c_cflag & CBAUD) != B0)
 		set_lines(c, c->mctrl | TIOCM_DTR | TIOCM_RTS, true, fx);
 	dispatch(c);
@@ -1115,8 +1175,9 @@ int tty_core_close(struct tty_core *c, uint64_t now, struct tty_core_fx *fx)
 	if (c->opens == 0) {
 		c->excl = false;
 		rx_reset(c);
+		/* tty_port_shutdown: dtr_rts(0), whatever the lines were */
 		if (c->t.c_cflag & HUPCL)
-			set_lines(c, 0, false, fx);
+			set_lines(c, 0, true, fx);
 		dispatch(c);
 	}
 	return (int)c->opens;
@@ -1498,7 +1559,9 @@ int tty_core_tiocmset(struct tty_core *c, unsigned int set, unsigned int clear, 
 {
 	fx_init(fx);
 	set_now(c, now);
-	set_lines(c, (c->mctrl & ~clear) | set, false, fx);
+	/* The drivers see every TIOCMSET/BIS/BIC that touches DTR or RTS, the
+	 * usb-serial ones send it even unchanged (cdc-acm does not: lines_same) */
+	set_lines(c, (c->mctrl & ~clear) | set, ((set | clear) & (TIOCM_DTR | TIOCM_RTS)) != 0, fx);
 	return 0;
 }
 

@@ -56,10 +56,14 @@ static int clamp_int(size_t v)
 /* Accumulate device actions of several core calls (fields of set flags). */
 static void fx_merge(struct tty_core_fx *dst, const struct tty_core_fx *src)
 {
-	if (src->flags & TTY_FX_LINES)
+	if (src->flags & TTY_FX_LINES) {
 		dst->lines = src->lines;
-	if (src->flags & TTY_FX_LINE)
+		dst->lines_same = src->lines_same;
+	}
+	if (src->flags & TTY_FX_LINE) {
 		dst->line = src->line;
+		dst->line_same = src->line_same;
+	}
 	if (src->flags & TTY_FX_BREAK)
 		dst->break_ms = src->break_ms;
 	dst->flags |= src->flags;

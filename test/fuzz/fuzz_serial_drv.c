@@ -217,6 +217,11 @@ static void session(struct serial_function *f, struct src *s)
 		CHECK(d->purge(f, ctl & 4, ctl & 8, &q) == 0);
 		check_xfers(&q);
 	}
+	if (d->set_active) {
+		serial_xfers_init(&q);
+		CHECK(d->set_active(f, ctl & 16, &q) == 0);
+		check_xfers(&q);
+	}
 	status_and_rx(d, f, s);
 }
 

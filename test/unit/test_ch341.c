@@ -230,20 +230,29 @@ static void test_set_line_versions(void **state)
 	            /* WRITE_REG 0x12 (prescaler), 0x13 (divisor) = 0xb282 */
 	            OUT(T_OUT, 0x9a, 0x1312, 0xb282),
 	            /* WRITE_REG 0x18 (LCR) = 0xc3: RX, TX, CS8; 0x25 = 0 */
-	            OUT(T_OUT, 0x9a, 0x2518, 0x00c3));
+	            OUT(T_OUT, 0x9a, 0x2518, 0x00c3),
+	            /* ch341_set_termios ends with the handshake: MODEM_CTRL of the
+	             * lines as they are (none yet: ~0 in the low byte) */
+	            OUT(T_OUT, 0xa4, 0xffff, 0x0000));
+	/* with DTR up, the handshake carries it */
+	serial_xfers_init(&q);
+	assert_int_equal(ch341_driver.set_lines(&f, SERIAL_DTR, &q), 0);
+	serial_xfers_init(&q);
+	assert_int_equal(ch341_driver.set_line(&f, &l, &q, &actual), 0);
+	assert_int_equal(q.x[q.n - 1].setup.wValue, 0xffdf); /* ~0x20 (DTR) */
 
 	/* version 0x27: bit 7 is inverted there, and no LCR before 0x30 */
 	f = ch340(0x27, false);
 	serial_xfers_init(&q);
 	assert_int_equal(ch341_driver.set_line(&f, &l, &q, &actual), 0);
-	check_xfers(&q, OUT(T_OUT, 0x9a, 0x1312, 0xb202));
+	check_xfers(&q, OUT(T_OUT, 0x9a, 0x1312, 0xb202), OUT(T_OUT, 0xa4, 0xffff, 0x0000));
 	/* version 0x28..0x2f: bit 7 but still no LCR */
 	f = ch340(0x2f, false);
 	l = line(115200, 7, SERIAL_PARITY_EVEN, SERIAL_STOP_2, SERIAL_FLOW_RTSCTS);
 	serial_xfers_init(&q);
 	assert_int_equal(ch341_driver.set_line(&f, &l, &q, &actual), 0);
 	assert_int_equal(actual, 115385);
-	check_xfers(&q, OUT(T_OUT, 0x9a, 0x1312, 0xcc83));
+	check_xfers(&q, OUT(T_OUT, 0x9a, 0x1312, 0xcc83), OUT(T_OUT, 0xa4, 0xffff, 0x0000));
 	/* version 0x30 on: every baud of the list at 8N1 */
 	f = ch340(0x30, false);
 	for (size_t k = 0; k < 17; k++) {
@@ -252,7 +261,7 @@ static void test_set_line_versions(void **state)
 		assert_int_equal(ch341_driver.set_line(&f, &l, &q, &actual), 0);
 		assert_int_equal(actual, div_rows[k].actual);
 		check_xfers(&q, OUT(T_OUT, 0x9a, 0x1312, div_rows[k].word | 0x80),
-		            OUT(T_OUT, 0x9a, 0x2518, 0x00c3));
+		            OUT(T_OUT, 0x9a, 0x2518, 0x00c3), OUT(T_OUT, 0xa4, 0xffff, 0x0000));
 	}
 	/* bad settings queue nothing */
 	l = line(9600, 4, 0, 0, 0);

@@ -168,10 +168,17 @@ static void test_identify_cp2102n(void **state)
 	    0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, /* limits as read */
 	};
 	assert_memory_equal(q.x[2].data, off, 16);
+	/* ... and the driver says so, as the kernel clears it from the termios */
+	assert_int_equal(l.flow, 0);
 	/* later firmware, or none reported: flow control as asked */
+	const struct serial_line asked = line(115200, 8, SERIAL_PARITY_NONE, SERIAL_STOP_1,
+	                                      SERIAL_FLOW_RTSCTS | SERIAL_FLOW_IXON);
+	l = asked;
 	serial_xfers_init(&q);
 	assert_int_equal(cp210x_driver.set_line(&fixed, &l, &q, NULL), 0);
 	assert_int_equal(q.n, 4); /* with SET_CHARS */
+	assert_int_equal(l.flow, asked.flow);
+	l = asked;
 	serial_xfers_init(&q);
 	assert_int_equal(cp210x_driver.set_line(&silent, &l, &q, NULL), 0);
 	assert_int_equal(q.n, 4);
@@ -309,6 +316,14 @@ static void test_set_line(void **state)
 	    OUT(T_OUT, 0x03, 0x0800, 0x0000),
 	    /* SET_FLOW: the block read, changed */
 	    OUT_DATA(T_OUT, 0x13, 0x0000, 0x0000, none));
+
+	/* the driver reports the rate it sent (cp210x_change_speed's
+	 * tty_encode_baud_rate): CP2102 31250 runs at 38400 */
+	l = line(31250, 8, SERIAL_PARITY_NONE, SERIAL_STOP_1, 0);
+	serial_xfers_init(&q);
+	assert_int_equal(cp210x_driver.set_line(&f, &l, &q, &actual), 0);
+	assert_int_equal(actual, 38400);
+	assert_int_equal(l.baud, 38400);
 
 	/* DTR and RTS up: SET_MHS with both write enables */
 	serial_xfers_init(&q);

@@ -229,13 +229,21 @@ static void test_init(void **state)
 	check_xfers(&q,
 	            /* RESET SIO, wIndex 0 */
 	            OUT(T_OUT, 0x00, 0x0000, 0x0000),
-	            /* SET_LATENCY_TIMER 1 ms */
-	            OUT(T_OUT, 0x09, FTDI_LATENCY_MS, 0x0000));
+	            /* SET_LATENCY_TIMER 16 ms: nobody listens yet */
+	            OUT(T_OUT, 0x09, 0x0010, 0x0000));
+	/* the node opens: 1 ms; closes: 16 ms again */
+	serial_xfers_init(&q);
+	assert_int_equal(ftdi_driver.set_active(&f, true, &q), 0);
+	assert_int_equal(ftdi_driver.set_active(&f, false, &q), 0);
+	check_xfers(&q, OUT(T_OUT, 0x09, 0x0001, 0x0000), OUT(T_OUT, 0x09, 0x0010, 0x0000));
 
 	f = ft2232h_port(1);
 	serial_xfers_init(&q);
 	assert_int_equal(ftdi_driver.init(&f, &q), 0);
-	check_xfers(&q, OUT(T_OUT, 0x00, 0x0000, 0x0002), OUT(T_OUT, 0x09, 0x0001, 0x0002));
+	check_xfers(&q, OUT(T_OUT, 0x00, 0x0000, 0x0002), OUT(T_OUT, 0x09, 0x0010, 0x0002));
+	serial_xfers_init(&q);
+	assert_int_equal(ftdi_driver.set_active(&f, true, &q), 0);
+	check_xfers(&q, OUT(T_OUT, 0x09, 0x0001, 0x0002));
 
 	/* SIO and FT232A have no latency timer */
 	f = probe_one(0x6001, 0x0200, ft232r_cfg, sizeof(ft232r_cfg));
@@ -246,6 +254,8 @@ static void test_init(void **state)
 	serial_xfers_init(&q);
 	assert_int_equal(ftdi_driver.init(&f, &q), 0);
 	check_xfers(&q, OUT(T_OUT, 0x00, 0x0000, 0x0000));
+	assert_int_equal(ftdi_driver.set_active(&f, true, &q), 0);
+	assert_int_equal(q.n, 1);
 
 	xfers_nearly_full(&q, 1);
 	f = ft232r();
@@ -483,11 +493,21 @@ static void test_set_line_word_sizes(void **state)
 	serial_xfers_init(&q);
 	assert_int_equal(ftdi_driver.set_line(&f, &l, &q, NULL), 0);
 	assert_int_equal(q.x[0].setup.wValue, 0x1000);
-	/* CS6 exists on no FTDI UART: refused, nothing queued */
+	/* CS6 exists on no FTDI UART: as ftdi_sio, the word size stays what it
+	 * was (here CS5, sent as 0 bits) and the driver reports that */
 	l.data_bits = 6;
 	serial_xfers_init(&q);
-	assert_int_equal(ftdi_driver.set_line(&f, &l, &q, NULL), -EINVAL);
-	assert_int_equal(q.n, 0);
+	assert_int_equal(ftdi_driver.set_line(&f, &l, &q, NULL), 0);
+	assert_int_equal(l.data_bits, 5);
+	assert_int_equal(q.x[0].setup.wValue, 0x1000);
+	/* on a fresh connection, CS8 */
+	struct serial_function fresh = ft232r();
+	l = line(9600, 6, SERIAL_PARITY_EVEN, SERIAL_STOP_1, 0);
+	serial_xfers_init(&q);
+	assert_int_equal(ftdi_driver.set_line(&fresh, &l, &q, NULL), 0);
+	assert_int_equal(l.data_bits, 8);
+	assert_int_equal(q.x[0].setup.wValue, 0x0208); /* 8 bits, even (2 << 8) */
+	serial_xfers_init(&q);
 	l = line(9600, 9, 0, 0, 0);
 	assert_int_equal(ftdi_driver.set_line(&f, &l, &q, NULL), -EINVAL);
 	l = line(9600, 8, 5, 0, 0);

@@ -396,6 +396,13 @@ static void test_set_line(void **state)
 	serial_xfers_init(&q);
 	assert_int_equal(pl2303_driver.set_line(&f, &l, &q, NULL), 0);
 	check_xfers(&q, OUT_OPT(T_VOUT, 0x01, 0x0000, 0x0001));
+	/* the driver reports the rate it encoded (pl2303_encode_baud_rate):
+	 * 7000 on an HX divisor runs at 7009 */
+	l = line(7000, 8, SERIAL_PARITY_NONE, SERIAL_STOP_1, 0);
+	serial_xfers_init(&q);
+	assert_int_equal(pl2303_driver.set_line(&f, &l, &q, &actual), 0);
+	assert_int_equal(actual, 7009);
+	assert_int_equal(l.baud, 7009);
 	/* init: the next line request is sent even if equal */
 	assert_int_equal(pl2303_driver.init(&f, &q), 0);
 	serial_xfers_init(&q);

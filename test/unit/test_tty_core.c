@@ -180,9 +180,11 @@ static void test_defaults(void **state)
 	assert_int_equal(tty_core_rx_room(h->c), TTY_CORE_RX_DEFAULT);
 	assert_int_equal(tty_core_poll(h->c, NULL), POLLOUT | POLLWRNORM);
 
-	/* second open raises again (unconditionally, like tty_port) */
+	/* second open raises again (unconditionally, like tty_port), after the
+	 * line settings again (the usb-serial drivers' open) */
 	assert_int_equal(tty_core_open(h->c, false, 0, &fx), 2);
-	assert_int_equal(fx.flags, TTY_FX_LINES);
+	assert_int_equal(fx.flags, TTY_FX_OPEN | TTY_FX_LINES);
+	assert_int_equal(fx.line.baud, 9600);
 	assert_int_equal(fx.lines, SERIAL_DTR | SERIAL_RTS);
 	assert_int_equal(tty_core_close(h->c, 0, &fx), 1);
 	assert_int_equal(fx.flags, 0);
@@ -220,16 +222,18 @@ static void test_hupcl_off_and_b0_open(void **state)
 	tty_core_get_termios(h->c, &t);
 	t.c_cflag &= ~(tcflag_t)HUPCL;
 	assert_int_equal(tty_core_set_termios(h->c, &t, 0, &fx), 0);
-	assert_int_equal(fx.flags, 0);
+	assert_int_equal(fx.flags, TTY_FX_LINE); /* the driver hears of it ... */
+	assert_true(fx.line_same);                /* ... with nothing new */
 	assert_int_equal(tty_core_close(h->c, 0, &fx), 0);
 	assert_int_equal(fx.flags, 0); /* no HUPCL: lines stay */
 	assert_int_equal(tty_core_tiocmget(h->c) & (TIOCM_DTR | TIOCM_RTS), TIOCM_DTR | TIOCM_RTS);
 	/* drop via B0 while closed, then open: B0 means no raise */
 	t.c_cflag = (t.c_cflag & ~(tcflag_t)CBAUD) | B0;
 	assert_int_equal(tty_core_set_termios(h->c, &t, 0, &fx), 0);
-	assert_int_equal(fx.flags, TTY_FX_LINES);
+	assert_int_equal(fx.flags, TTY_FX_LINES | TTY_FX_LINE);
+	assert_true(fx.line_same); /* B0 keeps the rate */
 	assert_int_equal(tty_core_open(h->c, false, 0, &fx), 1);
-	assert_int_equal(fx.flags, 0);
+	assert_int_equal(fx.flags, TTY_FX_OPEN);
 	assert_int_equal(tty_core_tiocmget(h->c) & (TIOCM_DTR | TIOCM_RTS), 0);
 	hfree(h);
 }
@@ -1164,9 +1168,10 @@ static void test_set_termios_effects(void **state)
 	struct tty_core_fx fx;
 	struct termios2 t;
 
-	/* unchanged termios: no device request */
+	/* unchanged termios: the driver hears of it with nothing new */
 	set_cflag(h, B9600 | CS8 | CREAD | HUPCL | CLOCAL, 0, &fx);
-	assert_int_equal(fx.flags, 0);
+	assert_int_equal(fx.flags, TTY_FX_LINE);
+	assert_true(fx.line_same);
 	tty_core_get_termios(h->c, &t);
 	assert_int_equal(t.c_ospeed, 9600); /* recomputed from CBAUD */
 
@@ -1188,9 +1193,10 @@ static void test_set_termios_effects(void **state)
 	assert_int_equal(t.c_ospeed, 250000);
 	assert_int_equal(t.c_ispeed, 250000);
 
-	/* B0: DTR and RTS drop; the rate is kept, so no line coding */
+	/* B0: DTR and RTS drop; the rate is kept, so nothing new on the line */
 	set_cflag(h, B0 | CS8 | CREAD, 0, &fx);
-	assert_int_equal(fx.flags, TTY_FX_LINES);
+	assert_int_equal(fx.flags, TTY_FX_LINES | TTY_FX_LINE);
+	assert_true(fx.line_same);
 	assert_int_equal(fx.lines, 0);
 	assert_int_equal(tty_core_tiocmget(h->c) & (TIOCM_DTR | TIOCM_RTS), 0);
 	struct serial_line lc;
@@ -1209,7 +1215,8 @@ static void test_set_termios_effects(void **state)
 	assert_int_equal(fx.line.baud, 57600);
 	/* BOTHER with speed 0 is not B0: lines stay, rate stays */
 	set_cflag(h, BOTHER | CS8 | CREAD, 0, &fx);
-	assert_int_equal(fx.flags, 0);
+	assert_int_equal(fx.flags, TTY_FX_LINE);
+	assert_true(fx.line_same);
 	hfree(h);
 }
 
@@ -1247,8 +1254,12 @@ static void test_tiocmset(void **state)
 	assert_int_equal(tty_core_tiocmset(h->c, 0, TIOCM_DTR, 0, &fx), 0);
 	assert_int_equal(fx.flags, TTY_FX_LINES);
 	assert_int_equal(fx.lines, SERIAL_RTS);
+	assert_false(fx.lines_same);
+	/* no change: the driver still hears of it (the usb-serial ones send it) */
 	assert_int_equal(tty_core_tiocmset(h->c, 0, TIOCM_DTR, 0, &fx), 0);
-	assert_int_equal(fx.flags, 0); /* no change, no request */
+	assert_int_equal(fx.flags, TTY_FX_LINES);
+	assert_int_equal(fx.lines, SERIAL_RTS);
+	assert_true(fx.lines_same);
 	assert_int_equal(tty_core_tiocmset(h->c, TIOCM_DTR, TIOCM_RTS, 0, &fx), 0);
 	assert_int_equal(fx.lines, SERIAL_DTR);
 	/* input lines cannot be set */
@@ -1359,6 +1370,69 @@ static void test_line_flow(void **state)
 	assert_int_equal(fx.flags, TTY_FX_LINE);
 	assert_int_equal(fx.line.flow, SERIAL_FLOW_RTSCTS | SERIAL_FLOW_IXON);
 	assert_int_equal(fx.line.baud, 9600);
+	hfree(h);
+}
+
+/* A driver that runs other settings than asked says so in the termios, as
+ * tty_encode_baud_rate and the kernel's drivers write it. */
+static void test_line_reported(void **state)
+{
+	struct h *h = hnew(0, 0);
+	struct termios2 t;
+	struct serial_line l;
+	struct tty_core_fx fx;
+
+	/* B115200 asked, the chip's divisor gives 115384: still B115200 (within
+	 * 2%), the exact rate in c_ospeed */
+	set_cflag(h, B115200 | CS8 | CREAD, 0, &fx);
+	l = fx.line;
+	l.baud = 115384;
+	tty_core_line_reported(h->c, &l);
+	tty_core_get_termios(h->c, &t);
+	assert_int_equal(t.c_cflag & CBAUD, B115200);
+	assert_int_equal(t.c_ospeed, 115384);
+	assert_int_equal(t.c_ispeed, 115384);
+	tty_core_get_line(h->c, &l);
+	assert_int_equal(l.baud, 115384);
+	/* BOTHER 31250 asked, the chip runs 38400: a precise answer is B38400 */
+	set_cflag(h, BOTHER | CS8 | CREAD, 31250, &fx);
+	assert_int_equal(fx.flags, TTY_FX_LINE);
+	l = fx.line;
+	l.baud = 38400;
+	tty_core_line_reported(h->c, &l);
+	tty_core_get_termios(h->c, &t);
+	assert_int_equal(t.c_cflag & CBAUD, B38400);
+	assert_int_equal(t.c_ospeed, 38400);
+	/* BOTHER 57600 asked, 57553 run: no standard code is exact, BOTHER stays */
+	set_cflag(h, BOTHER | CS8 | CREAD, 57600, &fx);
+	l = fx.line;
+	l.baud = 57553;
+	tty_core_line_reported(h->c, &l);
+	tty_core_get_termios(h->c, &t);
+	assert_int_equal(t.c_cflag & CBAUD, BOTHER);
+	assert_int_equal(t.c_ospeed, 57553);
+	/* a word size the chip lacks, flow control it cannot do */
+	set_cflag(h, B9600 | CS6 | CREAD | CRTSCTS, 0, &fx);
+	l = fx.line;
+	l.data_bits = 8;
+	l.flow &= (uint8_t)~SERIAL_FLOW_RTSCTS;
+	tty_core_line_reported(h->c, &l);
+	tty_core_get_termios(h->c, &t);
+	assert_int_equal(t.c_cflag & CSIZE, CS8);
+	assert_int_equal(t.c_cflag & CRTSCTS, 0);
+	assert_int_equal(t.c_cflag & CBAUD, B9600); /* the rate as asked */
+	/* the same termios again is nothing new: the tty knows what runs */
+	tty_core_get_termios(h->c, &t);
+	assert_int_equal(tty_core_set_termios(h->c, &t, 0, &fx), 0);
+	assert_true(fx.line_same);
+	/* an explicit input speed keeps its own bits */
+	set_cflag(h, B115200 | (B115200 << IBSHIFT) | CS8 | CREAD, 0, &fx);
+	l = fx.line;
+	l.baud = 117000;
+	tty_core_line_reported(h->c, &l);
+	tty_core_get_termios(h->c, &t);
+	assert_int_equal(t.c_cflag & CBAUD, B115200);
+	assert_int_equal((t.c_cflag >> IBSHIFT) & CBAUD, B115200);
 	hfree(h);
 }
 
@@ -1516,6 +1590,7 @@ int main(void)
 	    cmocka_unit_test(test_serial_state),
 	    cmocka_unit_test(test_modem_levels),
 	    cmocka_unit_test(test_line_flow),
+	    cmocka_unit_test(test_line_reported),
 	    cmocka_unit_test(test_break_input),
 	    cmocka_unit_test(test_hangup),
 	};

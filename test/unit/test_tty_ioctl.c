@@ -284,13 +284,15 @@ static void test_tcgets_tcsets(void **state)
 	/* old TCSETS keeps the BOTHER speed (it has no speed fields) */
 	memcpy(&t, &t2, sizeof(t));
 	assert_int_equal(run_simple(f, TCSETS, 0, &t, NULL, &res), 0);
-	assert_int_equal(res.fx.flags, 0);
+	assert_int_equal(res.fx.flags, TTY_FX_LINE);
+	assert_true(res.fx.line_same);
 	assert_int_equal(run_simple(f, TCGETS2, 0, NULL, &t2, &res), 0);
 	assert_int_equal(t2.c_ospeed, 250000);
 	/* B0 via TCSETS: lines drop */
 	t.c_cflag = (t.c_cflag & ~(tcflag_t)CBAUD) | B0;
 	assert_int_equal(run_simple(f, TCSETS, 0, &t, NULL, &res), 0);
-	assert_int_equal(res.fx.flags, TTY_FX_LINES);
+	assert_int_equal(res.fx.flags, TTY_FX_LINES | TTY_FX_LINE);
+	assert_true(res.fx.line_same);
 	assert_int_equal(res.fx.lines, 0);
 }
 
@@ -409,7 +411,8 @@ static void test_lcktrmios(void **state)
 	assert_int_equal(run_simple(f, TCGETS, 0, NULL, &t, &res), 0);
 	t.c_cflag = (t.c_cflag & ~(tcflag_t)CBAUD) | B115200;
 	assert_int_equal(run_simple(f, TCSETS, 0, &t, NULL, &res), 0);
-	assert_int_equal(res.fx.flags, 0);
+	assert_int_equal(res.fx.flags, TTY_FX_LINE);
+	assert_true(res.fx.line_same);
 	assert_int_equal(run_simple(f, TCGETS, 0, NULL, &t, &res), 0);
 	assert_int_equal(t.c_cflag & CBAUD, B9600);
 }
@@ -428,7 +431,8 @@ static void test_tiocm(void **state)
 	assert_int_equal(res.fx.flags, TTY_FX_LINES);
 	assert_int_equal(res.fx.lines, SERIAL_RTS);
 	assert_int_equal(run_simple(f, TIOCMBIC, 0, &v, NULL, &res), 0);
-	assert_int_equal(res.fx.flags, 0);
+	assert_int_equal(res.fx.flags, TTY_FX_LINES); /* for drivers that send it again */
+	assert_true(res.fx.lines_same);
 	v = TIOCM_DTR | TIOCM_RTS;
 	assert_int_equal(run_simple(f, TIOCMBIS, 0, &v, NULL, &res), 0);
 	assert_int_equal(res.fx.lines, SERIAL_DTR | SERIAL_RTS);
