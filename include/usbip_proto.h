@@ -53,6 +53,19 @@ enum usbip_op_status {
 
 /* Human readable name of an OP status ("device busy", ...); never NULL. */
 const char *usbip_proto_status_str(uint32_t status);
+/* The OP status as Linux's usbip_network.h names it ("ST_DEV_BUSY"), or
+ * NULL for a value outside enum usbip_op_status. */
+const char *usbip_proto_status_name(uint32_t status);
+
+/*
+ * The completion status of a RET_SUBMIT as the layers above may see it:
+ * 0 stays 0; a negative errno that usbcore reports for a URB (submission or
+ * completion, Documentation/driver-api/usb/error-codes.rst) stays; every other
+ * value (positive, as some servers send +1; -EINPROGRESS, which no finished
+ * URB may carry; unknown values such as -600 or INT32_MIN) becomes -EIO.
+ * The result is always 0 or in -1 .. -511; the argument is never negated.
+ */
+int usbip_proto_urb_status_errno(int32_t status);
 
 struct usbip_op_hdr {
 	uint16_t version; /* USBIP_VERSION */

@@ -121,6 +121,20 @@ void cuse_tty_sync(CuseTty *t)
 	t->timer = g_timeout_add(ms, timer_cb, t);
 }
 
+/* ---- replies ---- */
+
+/*
+ * Fail a request with a negative errno.  The kernel's fuse device refuses a
+ * reply error outside -511..0 before it matches the request, which would
+ * leave the caller blocked for good (in D state after SIGKILL): anything
+ * else (a positive value, -512 or below) is answered as EIO.  The value is
+ * range-checked before it is negated.
+ */
+static void reply_error(fuse_req_t req, ssize_t neg_errno)
+{
+	fuse_reply_err(req, neg_errno < 0 && neg_errno > -512 ? (int)-neg_errno : EIO);
+}
+
 /* ---- core callbacks ---- */
 
 static void reply_ioctl_rerun(Op *op);
@@ -133,30 +147,33 @@ static void op_finish(Op *op, ssize_t result)
 		if (result >= 0)
 			fuse_reply_buf(op->req, (const char *)op->buf, (size_t)result);
 		else
-			fuse_reply_err(op->req, (int)-result);
+			reply_error(op->req, result);
 		break;
 	case OP_WRITE:
 		if (result >= 0)
 			fuse_reply_write(op->req, (size_t)result);
 		else
-			fuse_reply_err(op->req, (int)-result);
+			reply_error(op->req, result);
 		break;
 	case OP_DRAIN:
 		/* close/fsync after drain; a hangup is not the caller's error */
-		fuse_reply_err(op->req, result == -EIO || result >= 0 ? 0 : (int)-result);
+		if (result == -EIO || result >= 0)
+			fuse_reply_err(op->req, 0);
+		else
+			reply_error(op->req, result);
 		break;
 	case OP_IOCTL_DRAIN:
 		if (result == 0) {
 			reply_ioctl_rerun(op);
 			return;
 		}
-		fuse_reply_err(op->req, (int)-result);
+		reply_error(op->req, result);
 		break;
 	case OP_IOCTL_MODEM:
 		if (result >= 0)
 			fuse_reply_ioctl(op->req, 0, NULL, 0);
 		else
-			fuse_reply_err(op->req, (int)-result);
+			reply_error(op->req, result);
 		break;
 	case OP_POLL:
 		break;
@@ -250,9 +267,9 @@ static void fx_reply(CuseTty *t, int status, gpointer data)
 		break;
 	case FX_REPLY_IOCTL:
 		if (r->ret < 0)
-			fuse_reply_err(r->req, -r->ret);
+			reply_error(r->req, r->ret);
 		else if (status < 0 && status != -ENOTCONN)
-			fuse_reply_err(r->req, -status);
+			reply_error(r->req, status);
 		else
 			fuse_reply_ioctl(r->req, r->ret, r->out, r->out_len);
 		break;
@@ -293,7 +310,7 @@ static void t_open(fuse_req_t req, struct fuse_file_info *fi)
 	struct tty_core_fx fx = {0};
 	int rc = tty_core_open(t->core, caller_is_admin(req), now_us(), &fx);
 	if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		reply_error(req, rc);
 		return;
 	}
 	File *f = g_new0(File, 1);

@@ -107,6 +107,15 @@ static void op_data_free(gpointer p)
 
 static void op_read(GTask *task, gsize n, GAsyncReadyCallback next);
 
+/* "ST_DEV_BUSY (device busy)", or "status 600 (not a USBIP status)". */
+static char *op_status_text(guint32 status)
+{
+	const char *name = usbip_proto_status_name(status);
+	if (name)
+		return g_strdup_printf("%s (%s)", name, usbip_proto_status_str(status));
+	return g_strdup_printf("status %u (not a USBIP status)", status);
+}
+
 static void op_fail_protocol(GTask *task, const char *what, gssize rc)
 {
 	OpData *d = g_task_get_task_data(task);
@@ -215,9 +224,9 @@ static void list_head_cb(GObject *src, GAsyncResult *res, gpointer user)
 		return;
 	}
 	if (status != USBIP_ST_OK) {
+		g_autofree char *st = op_status_text(status);
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_IMPORT,
-		                        "%s refused the device list: %s", d->peer,
-		                        usbip_proto_status_str(status));
+		                        "%s refused the device list: %s", d->peer, st);
 		g_object_unref(task);
 		return;
 	}
@@ -249,8 +258,9 @@ static void import_head_cb(GObject *src, GAsyncResult *res, gpointer user)
 		int code = h.status == USBIP_ST_NODEV      ? UC_ERROR_NODEV
 		           : h.status == USBIP_ST_DEV_BUSY ? UC_ERROR_BUSY
 		                                           : UC_ERROR_IMPORT;
-		g_task_return_new_error(task, UC_ERROR, code, "%s cannot export %s: %s", d->peer,
-		                        d->busid, usbip_proto_status_str(h.status));
+		g_autofree char *st = op_status_text(h.status);
+		g_task_return_new_error(task, UC_ERROR, code, "%s refused to export %s: %s",
+		                        d->peer, d->busid, st);
 		g_object_unref(task);
 		return;
 	}
@@ -786,16 +796,15 @@ static gssize conn_dispatch(UsbipConn *c, const guint8 *buf, gsize len, gsize *n
 	g_hash_table_steal(c->pending, GUINT_TO_POINTER(h.seqnum));
 	UsbipUrbResult r = {
 	    .seqnum = h.seqnum,
-	    .status = h.u.ret_submit.status,
+	    /* The one place a server's status enters: from here on it is 0 or
+	     * a known -errno (+1, -600, INT32_MIN... become -EIO). */
+	    .status = usbip_proto_urb_status_errno(h.u.ret_submit.status),
 	    .data = u->dir == USBIP_DIR_IN ? buf + USBIP_URB_HDR_SIZE : NULL,
 	    .actual_length =
 	        u->dir == USBIP_DIR_IN
 	            ? (gsize)payload
 	            : (h.u.ret_submit.actual_length > 0 ? (gsize)h.u.ret_submit.actual_length : 0),
 	};
-	/* Servers that report errors as +1 still mean failure. */
-	if (r.status > 0)
-		r.status = -EIO;
 	if (u->cb)
 		u->cb(c, &r, u->user);
 	g_free(u);

@@ -52,6 +52,37 @@ const char *usbip_proto_status_str(uint32_t status)
 	}
 }
 
+const char *usbip_proto_status_name(uint32_t status)
+{
+	static const char *const names[] = {
+	    [USBIP_ST_OK] = "ST_OK",
+	    [USBIP_ST_NA] = "ST_NA",
+	    [USBIP_ST_DEV_BUSY] = "ST_DEV_BUSY",
+	    [USBIP_ST_DEV_ERR] = "ST_DEV_ERR",
+	    [USBIP_ST_NODEV] = "ST_NODEV",
+	    [USBIP_ST_ERROR] = "ST_ERROR",
+	};
+	return status < sizeof(names) / sizeof(names[0]) ? names[status] : NULL;
+}
+
+/* URB statuses usbcore hands to drivers (and so a Linux or Windows server
+ * forwards): completion codes and usb_submit_urb() failures. */
+static const int urb_errnos[] = {
+    ENOENT,    EPROTO,    EILSEQ, ETIME,    ETIMEDOUT, EPIPE,      ECOMM,        ENOSR,
+    EOVERFLOW, EREMOTEIO, ENODEV, EXDEV,    EINVAL,    ECONNRESET, ESHUTDOWN,    ENOMEM,
+    EBUSY,     ENXIO,     EFBIG,  EMSGSIZE, ENOSPC,    EPERM,      EHOSTUNREACH, EIO,
+};
+
+int usbip_proto_urb_status_errno(int32_t status)
+{
+	if (status == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(urb_errnos) / sizeof(urb_errnos[0]); i++)
+		if (status == -urb_errnos[i])
+			return status;
+	return -EIO;
+}
+
 /* ---- OP header ---------------------------------------------------------- */
 
 static int op_code_known(uint16_t code)
