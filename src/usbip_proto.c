@@ -553,3 +553,31 @@ ssize_t usbip_proto_ret_submit_payload(const struct usbip_urb_hdr *h, enum usbip
 	 */
 	return dir == USBIP_DIR_IN ? n : 0;
 }
+
+ssize_t usbip_proto_stage_reply(const uint8_t *buf, size_t len, usbip_proto_lookup_fn lookup,
+                                void *user, struct usbip_urb_hdr *h, size_t *need)
+{
+	*need = USBIP_URB_HDR_SIZE;
+	if (len < USBIP_URB_HDR_SIZE)
+		return 0;
+	if (usbip_proto_urb_hdr_decode(h, buf, len) < 0) {
+		/* an unknown command: say which, for the message */
+		memset(h, 0, sizeof(*h));
+		h->command = get_be32(buf);
+		h->seqnum = get_be32(buf + 4);
+		return -EBADMSG;
+	}
+	if (h->command != USBIP_RET_SUBMIT && h->command != USBIP_RET_UNLINK)
+		return -EBADMSG;
+	enum usbip_dir dir = USBIP_DIR_OUT;
+	size_t req_len = 0;
+	if (lookup(h->seqnum, h->command, &dir, &req_len, user) < 0)
+		return -ENOENT;
+	if (h->command == USBIP_RET_UNLINK)
+		return USBIP_URB_HDR_SIZE;
+	ssize_t payload = usbip_proto_ret_submit_payload(h, dir, req_len);
+	if (payload < 0)
+		return -EOVERFLOW;
+	*need = USBIP_URB_HDR_SIZE + (size_t)payload;
+	return len >= *need ? (ssize_t)*need : 0;
+}
