@@ -124,5 +124,9 @@ void usbip_device_link_lost(UsbipDevice *d, const char *why);
  */
 void usbip_device_shutdown_async(UsbipDevice *d, guint timeout_ms, GAsyncReadyCallback cb,
                                  gpointer user);
+/* The same, iterating the thread-default main context until it is done:
+ * for a command that exits (the server then sees every unlink answered
+ * before the close, not a reset). */
+void usbip_device_shutdown_sync(UsbipDevice *d, guint timeout_ms);
 
 #endif /* USBIP_DEVICE_H */

@@ -882,6 +882,14 @@ static void enum_device_done(UsbipDevice *d, int status, const guint8 *data, gsi
 	enum_get_config(a);
 }
 
+static gboolean attempt_listed(Attempt *a, const char *busid)
+{
+	for (guint i = 0; a->list && i < a->list->len; i++)
+		if (strcmp(((UsbipExported *)g_ptr_array_index(a->list, i))->dev.busid, busid) == 0)
+			return TRUE;
+	return FALSE;
+}
+
 static void import_cb(GObject *src, GAsyncResult *res, gpointer user)
 {
 	Attempt *a = user;
@@ -896,7 +904,14 @@ static void import_cb(GObject *src, GAsyncResult *res, gpointer user)
 			attempt_done(a, FALSE);
 			return;
 		}
-		attempt_keep_error(a, err);
+		if (g_error_matches(err, UC_ERROR, UC_ERROR_NODEV) && attempt_listed(a, a->busid)) {
+			/* "no device" about a listed device: the server's refusal
+			 * says more than the device list does */
+			g_clear_error(&a->error);
+			a->error = err;
+		} else {
+			attempt_keep_error(a, err);
+		}
 		attempt_next(a);
 		return;
 	}
@@ -1120,4 +1135,17 @@ void usbip_device_shutdown_async(UsbipDevice *d, guint timeout_ms, GAsyncReadyCa
 	/* The link listeners unlinked their URBs when told the link is going
 	 * down; wait for the answers. */
 	d->shutdown_timer = g_timeout_add(10, shutdown_poll_cb, d);
+}
+
+static void shutdown_sync_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	*(gboolean *)user = TRUE;
+}
+
+void usbip_device_shutdown_sync(UsbipDevice *d, guint timeout_ms)
+{
+	gboolean done = FALSE;
+	usbip_device_shutdown_async(d, timeout_ms, shutdown_sync_cb, &done);
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
 }

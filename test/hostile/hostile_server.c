@@ -74,6 +74,7 @@ typedef struct {
 	GArray *intr_in;    /* Pending */
 	GByteArray *loop;   /* bulk OUT bytes not yet returned */
 	gboolean first_reply_sent, first_ctrl_in_sent, first_bulk_in_sent;
+	gboolean unlink_delayed;
 } Conn;
 
 struct _HostileServer {
@@ -556,8 +557,10 @@ static gboolean on_unlink(Conn *c, const struct usbip_urb_hdr *h)
 	STAT_ADD(c->s, unlinks, 1);
 	gboolean found = take_pending(c->bulk_in, h->u.unlink.seqnum) ||
 	                 take_pending(c->intr_in, h->u.unlink.seqnum);
-	if (c->s->cfg.unlink_delay_ms)
+	/* a slow server: the answers start MS ms after the first unlink */
+	if (c->s->cfg.unlink_delay_ms && !c->unlink_delayed)
 		nap(c->s, c->s->cfg.unlink_delay_ms);
+	c->unlink_delayed = TRUE;
 	if (peer_closed(c)) {
 		STAT_ADD(c->s, unlinks_lost, 1);
 		return TRUE; /* read the rest; EOF ends the loop */

@@ -32,7 +32,7 @@
  *   endless-bulk        every bulk IN answered at once with its full length
  *   evil-strings        control characters in path and string descriptors
  *   wtotal=N            the configuration descriptor claims wTotalLength N
- *   unlink-delay=MS     RET_UNLINK answers wait MS ms
+ *   unlink-delay=MS     RET_UNLINK answers start MS ms after the first CMD_UNLINK
  *   die-after-attach=MS close the URB connection MS ms after the import
  */
 #ifndef HOSTILE_SERVER_H
