@@ -626,6 +626,56 @@ static void test_cli_cat_exit(void **state)
 	fx_free(fx);
 }
 
+/* Every option with a bad value: usage error (2), one line, no crash.  The
+ * checks run before /dev/cuse is needed. */
+static void test_cli_bad_options(void **state)
+{
+	static const char *const bad[][6] = {
+	    {"--device", "1-1", "--urb-size", "1048576"},
+	    {"--device", "1-1", "--urb-size", "1046529"},
+	    {"--device", "1-1", "--urb-size", "1048577"},
+	    {"--device", "1-1", "--urb-size", "63"},
+	    {"--device", "1-1", "--urb-size", "-1"},
+	    {"--device", "1-1", "--urb-size", "abc"},
+	    {"--device", "1-1", "--urb-size", "99999999999999999999"},
+	    {"--device", "1-1", "--rx-urbs", "0"},
+	    {"--device", "1-1", "--rx-urbs", "65"},
+	    {"--device", "1-1", "--rx-buffer", "1"},
+	    {"--device", "1-1", "--rx-buffer", "-65536"},
+	    {"--device", "1-1", "--backoff-max", "0"},
+	    {"--device", "1-1", "--name", "tty%s"},
+	    {"--device", "1-1", "--name", "a/%u"},
+	    {"--device", "1-1", "--name", "tty"},
+	    {"--device", "1-1", "--name", "%u%u"},
+	    {"--device", "zz:1"},
+	    {"--device", ""},
+	    {"--device", "1-1", "extra"},
+	    {"--device", "1-1", "--no-such-option"},
+	    {"--server", "1.2.3.4"},
+	    {"cat", "--device", "1-1", "--baud", "-1"},
+	    {"cat", "--device", "1-1", "--function", "-1"},
+	    {"cat", "--device", "1-1:"},
+	    {"cat", "--server", "1.2.3.4"},
+	    {"list", "a", "b"},
+	    {"list", "--bogus"},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		const char *argv[8] = {usbip_cuse_path()};
+		for (int j = 0; j < 6 && bad[i][j]; j++)
+			argv[j + 1] = bad[i][j];
+		g_autofree char *out = NULL, *err = NULL;
+		int rc = run_cmd(argv, &out, &err);
+		g_autofree char *line = g_strjoinv(" ", (char **)argv + 1);
+		if (rc != 2 && rc != 1)
+			fail_msg("usbip-cuse %s: exit %d", line, rc);
+		if (!g_str_has_prefix(err, "usbip-cuse"))
+			fail_msg("usbip-cuse %s: stderr \"%s\"", line, err);
+		/* the daemon's own numbers are usage errors, found before /dev/cuse */
+		if (strcmp(bad[i][0], "--device") == 0 && bad[i][2] && rc != 2)
+			fail_msg("usbip-cuse %s: exit %d, not 2 (%s)", line, rc, err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -641,6 +691,7 @@ int main(void)
 	    cmocka_unit_test(test_flapping_link_backs_off),
 	    cmocka_unit_test(test_cli_list),
 	    cmocka_unit_test(test_cli_cat_exit),
+	    cmocka_unit_test(test_cli_bad_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
