@@ -728,11 +728,13 @@ static void enum_strings_done(Attempt *a)
 	UsbipDevice *d = a->d;
 	if (!serial_acceptable(a)) {
 		g_debug("%s: serial \"%s\" is not the one wanted", a->busid, a->serial);
-		attempt_keep_error(a, g_error_new(UC_ERROR, UC_ERROR_NODEV,
-		                                  "no %04x:%04x with serial \"%s\" on %s",
-		                                  a->desc.idVendor, a->desc.idProduct,
-		                                  d->sel.serial[0] ? d->sel.serial : d->serial,
-		                                  d->server));
+		/* says more than "no device" from the list, which has no serials */
+		g_clear_error(&a->error);
+		a->error = g_error_new(UC_ERROR, UC_ERROR_NODEV,
+		                       "no %04x:%04x with serial \"%s\" on %s (%s has \"%s\")",
+		                       a->desc.idVendor, a->desc.idProduct,
+		                       d->sel.serial[0] ? d->sel.serial : d->serial, d->server,
+		                       a->busid, a->serial);
 		UsbipConn *c = g_steal_pointer(&d->conn);
 		if (c) {
 			usbip_conn_set_closed_func(c, NULL, NULL);
