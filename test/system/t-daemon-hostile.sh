@@ -54,16 +54,22 @@ edges edges "$NODE"
 
 # --- 3. the admin check ---------------------------------------------------------------------
 chmod 666 "$NODE"
-AS_NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+# as_nobody_userns CMD...: CMD as uid 65534 inside its own user namespace (`unshare -r`: a
+# full CapEff there).  The kernel refuses CLONE_NEWUSER to a chrooted task, and vm-run runs us
+# in a chroot: first a mount namespace whose root is this root (pivot_root).
+as_nobody_userns() {
+	unshare -m /bin/sh -c 'cd / && pivot_root . mnt && exec setpriv --reuid=65534 \
+		--regid=65534 --clear-groups unshare -r "$@"' as_nobody_userns "$@"
+}
 $EDGES excl-hold "$NODE" 30 >"$SYSTEST_OUT/excl.out" 2>&1 &
 holder=$!
 bg_track $holder
 wait_for 15 grep -q held "$SYSTEST_OUT/excl.out" || fail "TIOCEXCL holder did not start"
-if $AS_NOBODY unshare -r true 2>"$SYSTEST_OUT/unshare.err"; then
-	log "uid 65534 in its own user namespace (unshare -r, full CapEff there):"
-	$AS_NOBODY unshare -r sh -c "grep CapEff /proc/self/status" >&2
+if as_nobody_userns true 2>"$SYSTEST_OUT/unshare.err"; then
+	log "uid 65534 in its own user namespace: $(as_nobody_userns sh -c \
+		'echo uid $(id -u), $(grep CapEff /proc/self/status)')"
 	edges_nobody() {
-		$AS_NOBODY unshare -r $EDGES "$@" >"$SYSTEST_OUT/edges.out" 2>&1
+		as_nobody_userns $EDGES "$@" >"$SYSTEST_OUT/edges.out" 2>&1
 		_rc=$?
 		sed 's/^/    /' "$SYSTEST_OUT/edges.out" >&2
 		[ "$_rc" = 0 ] || check_fail "unshare -r tty_edges.py $* (see the lines above)"
