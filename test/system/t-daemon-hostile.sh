@@ -56,10 +56,15 @@ edges edges "$NODE"
 chmod 666 "$NODE"
 # as_nobody_userns CMD...: CMD as uid 65534 inside its own user namespace (`unshare -r`: a
 # full CapEff there).  The kernel refuses CLONE_NEWUSER to a chrooted task, and vm-run runs us
-# in a chroot: first a mount namespace whose root is this root (pivot_root).
+# chrooted into /newroot: take the root of PID 1 (the guest's init, not chrooted), create the
+# namespace from there and chroot back into /newroot inside it (unshare --root).  Outside
+# /newroot the host's programs need their loader and libraries named.
 as_nobody_userns() {
-	unshare -m /bin/sh -c 'cd / && pivot_root . mnt && exec setpriv --reuid=65534 \
-		--regid=65534 --clear-groups unshare -r "$@"' as_nobody_userns "$@"
+	_ld=/newroot/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+	_lp=/newroot/usr/lib/x86_64-linux-gnu
+	nsenter --target 1 --root -- "$_ld" --library-path "$_lp" /newroot/usr/bin/setpriv \
+		--reuid=65534 --regid=65534 --clear-groups "$_ld" --library-path "$_lp" \
+		/newroot/usr/bin/unshare -r --root=/newroot --wd="$PWD" "$@"
 }
 $EDGES excl-hold "$NODE" 30 >"$SYSTEST_OUT/excl.out" 2>&1 &
 holder=$!
