@@ -59,6 +59,8 @@ chmod 666 "$NODE"
 # chrooted into /newroot: take the root of PID 1 (the guest's init, not chrooted), create the
 # namespace from there and chroot back into /newroot inside it (unshare --root).  Outside
 # /newroot the host's programs need their loader and libraries named.
+# The initramfs root may be 0700 (a mktemp directory packed by cpio): let uid 65534 through.
+nsenter --target 1 --root -- /bin/busybox chmod 755 / || log "cannot chmod the initramfs root"
 as_nobody_userns() {
 	_ld=/newroot/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
 	_lp=/newroot/usr/lib/x86_64-linux-gnu
