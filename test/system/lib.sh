@@ -572,7 +572,11 @@ hostile_stat() {
 	sed -n "s/^$1=//p" "$HOSTILE_STATS"
 }
 
-# daemon_rss_kb: VmRSS of the running daemon in kB.
+# daemon_rss_kb / daemon_data_kb: VmRSS / VmData (private writable memory, touched or not:
+# what malloc handed out) of the running daemon in kB.
 daemon_rss_kb() {
 	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DAEMON_PID/status"
+}
+daemon_data_kb() {
+	sed -n 's/^VmData:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DAEMON_PID/status"
 }
