@@ -5,7 +5,7 @@
 #
 #   test/system/vm-run --build-dir build --timeout 900 bench/soak-loopback.sh [SECONDS]
 #
-# Nodes: the mock on 127.0.0.1 exports 7 ACM functions (1-1, 1-2, 1-3, 1-4 x2, 1-5, 99-99),
+# Nodes: the mock on 127.0.0.1 exports 7 serial functions (1-1, 1-2, 1-3, 1-4 x2, 1-5, 99-99),
 # the hostile server (well-behaved mode) on 127.0.0.2 one more; one daemon each.
 . "$SRC/test/system/lib.sh"
 [ -x "$USBIP_CUSE" ] || skip "usbip-cuse not built ($USBIP_CUSE)"

@@ -82,9 +82,14 @@ struct serial_line {
 #define SERIAL_EV_MASK    (SERIAL_EV_BREAK | SERIAL_EV_FRAMING | SERIAL_EV_PARITY | SERIAL_EV_OVERRUN)
 
 /* What a status source reported.  `lines` is valid only with has_lines
- * (a notification that carries just events leaves the levels as they are). */
+ * (a notification that carries just events leaves the levels as they are).
+ * Every change of an input level counts once (TIOCGICOUNT, TIOCMIWAIT), as
+ * in the kernel's usb-serial drivers; with ri_event, RI is instead a ring
+ * indication counted once per report that has it set (CDC bRingSignal, as
+ * the kernel's cdc-acm counts it). */
 struct serial_status {
 	bool has_lines;
+	bool ri_event;
 	uint16_t lines;  /* SERIAL_IN_MASK bits */
 	uint16_t events; /* SERIAL_EV_* bits */
 };
@@ -155,7 +160,8 @@ struct serial_function {
 	uint16_t notify_mps;
 	uint8_t notify_interval; /* bInterval */
 	/* Driver-private words: learned chip facts, shadowed registers, rx
-	 * framing state.  Zero after probe; kept across reconnects. */
+	 * framing state.  Zero after probe and at the start of every
+	 * (re)connect (the chip was reset: identify learns again). */
 	uint32_t priv[4];
 };
 
@@ -183,6 +189,9 @@ struct serial_driver {
 	 */
 	int (*probe)(const struct usb_device_desc *dd, const struct usb_config_desc *c,
 	             struct serial_function *out, size_t max);
+	/* Whether a vendor driver handles this VID:PID at all (what a server's
+	 * device list tells before any import).  NULL for the class driver. */
+	bool (*claims)(uint16_t vid, uint16_t pid);
 
 	/* After every (re)connect, before anything else: IN transfers whose
 	 * tagged replies go to absorb (chip identification).  A tagged
@@ -216,8 +225,10 @@ struct serial_driver {
 	 * -ENOMSG for a well-formed message that carries no status, or -errno. */
 	int (*status_decode)(const struct serial_function *f, enum serial_status_origin origin,
 	                     const uint8_t *buf, size_t len, struct serial_status *st);
-	/* POLL: the request to read the status; *interval_ms how often while
-	 * the port is open.  May be NULL otherwise. */
+	/* The request to read the status; *interval_ms how often while the
+	 * port is open (SERIAL_STATUS_POLL; 0 = never).  The data path also
+	 * reads it once after every setup, so an INTERRUPT driver may give it
+	 * for the initial levels.  May be NULL. */
 	int (*status_poll)(const struct serial_function *f, struct serial_xfer *x,
 	                   unsigned *interval_ms);
 
@@ -232,10 +243,16 @@ struct serial_driver {
 	                    struct serial_status *st);
 };
 
+/* For messages: what the drivers drive. */
+#define SERIAL_DRV_NAMES "CDC-ACM, FTDI, CP210x, CH34x, PL2303"
+
 /* The driver table, indexed by enum serial_driver_id. */
 const struct serial_driver *serial_drv_get(unsigned id);
 /* Name of a driver id ("?" when out of range). */
 const char *serial_drv_name(unsigned id);
+
+/* The vendor driver that claims vid:pid (enum serial_driver_id), or -ENOENT. */
+int serial_drv_match_ids(uint16_t vid, uint16_t pid);
 
 /*
  * Every serial port of a configuration: vendor drivers first (matched by

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The usbip-cuse daemon: attach the selected devices, create one CUSE tty
- * node per ACM function, keep them alive across link losses, and remove
+ * node per serial port, keep them alive across link losses, and remove
  * them cleanly on SIGTERM/SIGINT.  One GLib main loop, no threads of ours.
  */
 #define G_LOG_DOMAIN "usbip-cuse"
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "acm_bridge.h"
+#include "serial_bridge.h"
 #include "uc_error.h"
 
 #define DEFAULT_SERVER "127.0.0.1"
@@ -26,7 +26,7 @@
 typedef struct {
 	GMainLoop *loop;
 	GPtrArray *devices; /* UsbipDevice* */
-	GPtrArray *bridges; /* AcmBridge* */
+	GPtrArray *bridges; /* SerialBridge* */
 	guint starting;
 	guint stopping;
 	GError *error;
@@ -89,7 +89,7 @@ static void device_started(GObject *src, GAsyncResult *res, gpointer user)
 static gboolean all_ready(Daemon *d)
 {
 	for (guint i = 0; i < d->bridges->len; i++)
-		if (!cuse_tty_is_ready(acm_bridge_get_tty(g_ptr_array_index(d->bridges, i))))
+		if (!cuse_tty_is_ready(serial_bridge_get_tty(g_ptr_array_index(d->bridges, i))))
 			return FALSE;
 	return TRUE;
 }
@@ -225,8 +225,9 @@ int daemon_main(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- serial ports over USBIP");
 	GError *error = NULL;
 	g_option_context_set_summary(
-	    ctx, "Import USB CDC-ACM serial devices from a USBIP server and expose each ACM\n"
-	         "function as a tty node /dev/ttyUSBIP0, /dev/ttyUSBIP1, ... through CUSE.\n"
+	    ctx, "Import USB serial devices (CDC-ACM; FTDI, CP210x, CH34x, PL2303 chips) from a\n"
+	         "USBIP server and expose each serial port as a tty node /dev/ttyUSBIP0,\n"
+	         "/dev/ttyUSBIP1, ... through CUSE.\n"
 	         "The nodes stay while the server, network or device is away; the daemon\n"
 	         "reconnects and sets the device up again.\n\n"
 	         "Other commands: `usbip-cuse list [HOST]`, `usbip-cuse cat --help`.");
@@ -309,7 +310,7 @@ int daemon_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = g_main_loop_new(NULL, FALSE);
 	d.devices = g_ptr_array_new_with_free_func((GDestroyNotify)usbip_device_free);
-	d.bridges = g_ptr_array_new_with_free_func((GDestroyNotify)acm_bridge_free);
+	d.bridges = g_ptr_array_new_with_free_func((GDestroyNotify)serial_bridge_free);
 	guint sig_term = g_unix_signal_add(SIGTERM, on_signal, &d);
 	guint sig_int = g_unix_signal_add(SIGINT, on_signal, &d);
 
@@ -330,8 +331,8 @@ int daemon_main(int argc, char **argv)
 	}
 	g_main_loop_run(d.loop);
 
-	AcmPortConfig pcfg;
-	acm_port_config_init(&pcfg);
+	SerialPortConfig pcfg;
+	serial_port_config_init(&pcfg);
 	pcfg.rx_urbs = (guint)rx_urbs;
 	pcfg.rx_urb_size = (gsize)urb_size;
 	pcfg.tx_urb_size = (gsize)urb_size;
@@ -348,15 +349,16 @@ int daemon_main(int argc, char **argv)
 			    .keep_open_on_reset = keep_open,
 			    .debug = fuse_debug,
 			};
-			AcmBridge *b = acm_bridge_new(dev, f, &tcfg, &pcfg, &d.error);
+			SerialBridge *b = serial_bridge_new(dev, f, &tcfg, &pcfg, &d.error);
 			if (!b)
 				break;
 			g_ptr_array_add(d.bridges, b);
-			g_message("/dev/%s: %s %s %04x:%04x \"%s\" serial \"%s\" function %u", name,
-			          server, usbip_device_get_busid(dev),
+			g_message("/dev/%s: %s %s %04x:%04x \"%s\" serial \"%s\" port %u (%s)",
+			          name, server, usbip_device_get_busid(dev),
 			          usbip_device_get_descriptor(dev)->idVendor,
 			          usbip_device_get_descriptor(dev)->idProduct,
-			          usbip_device_get_product(dev), usbip_device_get_serial(dev), f);
+			          usbip_device_get_product(dev), usbip_device_get_serial(dev), f,
+			          serial_drv_name(usbip_device_get_function(dev, f)->driver));
 			node++;
 		}
 	}

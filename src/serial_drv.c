@@ -54,6 +54,14 @@ const char *serial_drv_name(unsigned id)
 	return d ? d->name : "?";
 }
 
+int serial_drv_match_ids(uint16_t vid, uint16_t pid)
+{
+	for (unsigned id = 0; id < SERIAL_DRV_COUNT; id++)
+		if (drivers[id] && drivers[id]->claims && drivers[id]->claims(vid, pid))
+			return (int)id;
+	return -ENOENT;
+}
+
 int serial_drv_probe(const struct usb_device_desc *dd, const struct usb_config_desc *c,
                      struct serial_function *out, size_t max)
 {

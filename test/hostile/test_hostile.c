@@ -307,7 +307,7 @@ static void test_bad_replies(void **state)
 	    {"truncate-urb=0", 0, UC_ERROR_DISCONNECTED, "closed the connection"},
 	    {"wtotal=65535", 0, UC_ERROR_USB, "GET_DESCRIPTOR(configuration)"},
 	    {"wtotal=76", 0, UC_ERROR_USB, "GET_DESCRIPTOR(configuration)"},
-	    {"wtotal=9", 0, UC_ERROR_NOT_ACM, "no CDC-ACM serial function"},
+	    {"wtotal=9", 0, UC_ERROR_NOT_SERIAL, "has no serial port we drive"},
 	    {"wtotal=3", 0, UC_ERROR_USB, "configuration descriptor"},
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(v); i++) {

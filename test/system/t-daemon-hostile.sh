@@ -22,11 +22,11 @@ edges() {
 }
 
 attached_count() {
-	grep -c 'attached, [0-9]* ACM' "$DAEMON_LOG"
+	grep -c 'attached, [0-9]' "$DAEMON_LOG"
 }
 
 wait_attached() {
-	wait_for 60 sh -c "[ \$(grep -c 'attached, [0-9]* ACM' '$DAEMON_LOG') -ge $1 ]" ||
+	wait_for 60 sh -c "[ \$(grep -c 'attached, [0-9]' '$DAEMON_LOG') -ge $1 ]" ||
 		fail "the daemon did not attach a ${1}th time"
 }
 
