@@ -5,25 +5,28 @@
 #
 #   test/system/vm-run --build-dir build --timeout 900 bench/soak-loopback.sh [SECONDS]
 #
-# Nodes: the mock on 127.0.0.1 exports 7 serial functions (1-1, 1-2, 1-3, 1-4 x2, 1-5, 99-99),
-# the hostile server (well-behaved mode) on 127.0.0.2 one more; one daemon each.
+# Nodes: the mock on 127.0.0.1 gives 6 (1-1, 1-2, 1-3, 1-4 x2, 1-5; its 99-99 refuses imports
+# on purpose), two hostile servers (well-behaved mode) on 127.0.0.2 and .3 one each; one daemon
+# per server.
 . "$SRC/test/system/lib.sh"
 [ -x "$USBIP_CUSE" ] || skip "usbip-cuse not built ($USBIP_CUSE)"
 systest_init
 SECONDS_TOTAL=${1:-600}
 CHUNK=262144
 
-ip addr add 127.0.0.2/8 dev lo 2>/dev/null
 start_mock_server
-start_daemon --device 1-1 --device 1-2 --device 1-3 --device 1-4 --device 1-5 --device 99-99
+start_daemon --device 1-1 --device 1-2 --device 1-3 --device 1-4 --device 1-5
 PID_A=$DAEMON_PID
 NODES_A=$DAEMON_NODES
-HOSTILE_LISTEN=127.0.0.2
-start_hostile_server
-DAEMON_PID=
-start_daemon --server 127.0.0.2 --device 1-1 --name ttySOAK%u
-PID_B=$DAEMON_PID
-NODES="$NODES_A $DAEMON_NODES"
+for i in 2 3; do
+	HOSTILE_LISTEN=127.0.0.$i
+	start_hostile_server
+	DAEMON_PID=
+	start_daemon --server 127.0.0.$i --device 1-1 --name ttySOAK${i}x%u
+	eval PID_$i=\$DAEMON_PID
+	eval NODES_$i=\"\$DAEMON_NODES\"
+done
+NODES="$NODES_A $NODES_2 $NODES_3"
 log "nodes: $NODES"
 
 # loop_once NODE DIR: one CHUNK loopback through NODE (files in DIR), byte-exact or 1.
@@ -68,7 +71,7 @@ done
 sample() {
 	_t=$1
 	_line="t=${_t}s"
-	for _p in $PID_A $PID_B; do
+	for _p in $PID_A $PID_2 $PID_3; do
 		_rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$_p/status")
 		_fds=$(ls "/proc/$_p/fd" | wc -l)
 		_line="$_line pid$_p rss=${_rss}kB fds=$_fds"
@@ -100,8 +103,9 @@ done
 log "soak: $SECONDS_TOTAL s, 8 nodes, $total_ok loopbacks ok, $total_bad failed" \
 	"($((total_ok * CHUNK / 1048576)) MiB each way)"
 [ "$total_bad" = 0 ] || check_fail "$total_bad loopbacks failed"
-stop_daemon
-DAEMON_PID=$PID_A
-DAEMON_NODES=$NODES_A
-stop_daemon
+for d in "$PID_A:$NODES_A" "$PID_2:$NODES_2" "$PID_3:$NODES_3"; do
+	DAEMON_PID=${d%%:*}
+	DAEMON_NODES=${d#*:}
+	stop_daemon
+done
 systest_done

@@ -556,7 +556,8 @@ start_hostile_server() {
 		>"$_log" 2>&1 &
 	HOSTILE_PID=$!
 	bg_track $HOSTILE_PID "$_log"
-	wait_for 30 tcp_listening 3240 || fail "hostile server $* does not listen (see $_log)"
+	# it prints its port once it listens
+	wait_for 30 grep -qx 3240 "$_log" || fail "hostile server $* does not listen (see $_log)"
 	log "hostile server pid $HOSTILE_PID: $*"
 }
 
