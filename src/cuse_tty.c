@@ -425,7 +425,8 @@ static void t_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info
 		return;
 	}
 	Op *op = op_new(t, OP_READ, req, f);
-	op->len = MIN(size, op_alloc(op, size));
+	gsize room = op_alloc(op, size); /* once: MIN() evaluates twice */
+	op->len = MIN(size, room);
 	ssize_t r =
 	    tty_core_read(t->core, op, op->buf, op->len, (fi->flags & O_NONBLOCK) != 0, now_us());
 	op_settle(op, r);
@@ -444,7 +445,8 @@ static void t_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 	Op *op = op_new(t, OP_WRITE, req, f);
 	/* the request buffer dies with this callback; a blocked write keeps a
 	 * copy (within the node's budget: then the write is short) */
-	op->len = MIN(size, op_alloc(op, size));
+	gsize room = op_alloc(op, size);
+	op->len = MIN(size, room);
 	if (op->len)
 		memcpy(op->buf, buf, op->len);
 	ssize_t r =
