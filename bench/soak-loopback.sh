@@ -84,11 +84,19 @@ sample() {
 	echo "$_line loops=$_rounds" | tee -a "$SYSTEST_OUT/soak.txt" >&2
 }
 
-t=0
-while [ $t -le "$SECONDS_TOTAL" ]; do
-	sample $t
-	sleep 10
-	t=$((t + 10))
+# Samples on the guest's clock (commands are slow under TCG: a fixed sleep would drift).
+uptime_ds
+T0=$_UPTIME_DS
+next=$T0
+while :; do
+	uptime_ds
+	[ "$_UPTIME_DS" -ge "$next" ] || {
+		sleep 1
+		continue
+	}
+	sample $(((_UPTIME_DS - T0) / 10))
+	[ "$_UPTIME_DS" -ge "$END" ] && break
+	next=$((next + 100))
 done
 wait_for 180 sh -c "! pgrep -f 'head -c $CHUNK' >/dev/null" || log "loops still running"
 sleep 2
