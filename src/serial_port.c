@@ -54,9 +54,11 @@ struct _SerialPort {
 	UsbipConn *conn;     /* ref held while linked */
 	UsbipConn *old_conn; /* the last one, until freed: URBs may still name us */
 
-	GQueue ops;   /* Op*, in run order */
-	Op *op_cur;   /* running: its transfers are in the device's queue */
-	guint op_src; /* idle that starts the next operation */
+	GQueue ops;       /* Op*, in run order */
+	Op *op_cur;       /* running: its transfers are in the device's queue */
+	guint op_src;     /* idle that starts the next operation */
+	guint op_timer;   /* op_cur waits for a simulated break to be sent */
+	gint64 break_end; /* monotonic us: a simulated break's NUL byte is out */
 
 	/* rx */
 	gsize rx_size;
@@ -103,8 +105,10 @@ struct Op {
 	SerialPortDoneFunc cb;
 	gpointer user;
 	struct serial_xfers q;
-	guint next; /* next transfer of q */
-	int status; /* first failure */
+	guint next;   /* next transfer of q */
+	guint round;  /* OP_IDENTIFY: rounds asked so far */
+	guint sim_ms; /* OP_BREAK on: the chip simulates it with a NUL byte this long */
+	int status;   /* first failure */
 	gboolean in_device;
 };
 
@@ -214,7 +218,10 @@ static int op_build(SerialPort *p, Op *op)
 		p->lines_sent = op->seq;
 		return d->set_lines(&p->f, op->lines, &op->q);
 	case OP_BREAK:
-		return d->set_break(&p->f, op->on, &op->q);
+		rc = d->set_break(&p->f, op->on, &op->q);
+		if (rc > 0)
+			op->sim_ms = (guint)rc;
+		return rc > 0 ? 0 : rc;
 	case OP_PURGE:
 		return d->purge ? d->purge(&p->f, op->rx, op->tx, &op->q) : 0;
 	case OP_STATUS:
@@ -240,14 +247,37 @@ static void op_free(Op *op)
 
 static void setup_done(SerialPort *p);
 
+static void sim_break_sent(UsbipConn *c, const UsbipUrbResult *r, gpointer user)
+{
+}
+
+/* A chip without a break register (ch341): one NUL byte at the slowest
+ * rate the break's transfers selected is the break. */
+static void sim_break_start(SerialPort *p, guint ms)
+{
+	static const guint8 nul[1] = {0};
+	p->break_end = g_get_monotonic_time() + (gint64)ms * 1000;
+	if (!usbip_conn_submit(p->conn, p->f.bulk_out_ep, NULL, nul, 1, 0, sim_break_sent, p))
+		g_debug("port %u: cannot send the simulated break", p->index);
+}
+
 /* The operation ran all its transfers (or stopped at a failure). */
 static void op_finish(SerialPort *p, Op *op)
 {
 	p->op_cur = NULL;
+	if (op->kind == OP_BREAK && op->sim_ms && op->status == 0 && p->linked)
+		sim_break_start(p, op->sim_ms);
+	/* an identification the driver cannot work with fails the connect */
+	if (op->kind == OP_IDENTIFY && op->status < 0 && op->status != -ENOTCONN && p->linked) {
+		g_warning("port %u: %s identify failed: %s", p->index, p->drv->name,
+		          g_strerror(-op->status));
+		usbip_device_link_lost(p->dev, "the chip could not be identified");
+	}
 	if (op->kind == OP_STATUS)
 		p->poll_queued = FALSE;
 	/* a setup step has nobody to answer: say it here */
-	if (op->status < 0 && op->status != -ENOTCONN && op->setup && op->kind != OP_STATUS)
+	if (op->status < 0 && op->status != -ENOTCONN && op->setup && op->kind != OP_STATUS &&
+	    op->kind != OP_IDENTIFY)
 		g_warning("port %u: %s %s failed: %s", p->index, p->drv->name, op_name(op->kind),
 		          g_strerror(-op->status));
 	if (op->kind == OP_SETUP_DONE && p->linked)
@@ -303,9 +333,25 @@ static void op_xfer_done(UsbipDevice *d, int status, const guint8 *data, gsize l
 	op_step(p, op);
 }
 
+/* Identify asks again after each round, until it has no more questions. */
+static gboolean identify_next_round(SerialPort *p, Op *op)
+{
+	if (op->kind != OP_IDENTIFY || op->status < 0 || op->q.n == 0)
+		return FALSE;
+	if (++op->round >= SERIAL_IDENTIFY_ROUNDS) {
+		op->status = -ELOOP;
+		return FALSE;
+	}
+	int rc = op_build(p, op);
+	op->next = 0;
+	if (rc < 0)
+		op->status = rc;
+	return rc >= 0 && op->q.n > 0;
+}
+
 static void op_step(SerialPort *p, Op *op)
 {
-	if (op->next >= op->q.n) {
+	if (op->next >= op->q.n && !identify_next_round(p, op)) {
 		op_finish(p, op);
 		return;
 	}
@@ -338,11 +384,28 @@ static gboolean op_covered(SerialPort *p, Op *op)
 	       (op->kind == OP_LINES && op->seq <= p->lines_sent);
 }
 
+static void op_start(SerialPort *p, Op *op);
+
+static gboolean op_resume(gpointer user)
+{
+	SerialPort *p = user;
+	p->op_timer = 0;
+	p->break_end = 0;
+	op_start(p, g_steal_pointer(&p->op_cur));
+	return G_SOURCE_REMOVE;
+}
+
 static void op_start(SerialPort *p, Op *op)
 {
 	p->op_cur = op;
 	op->next = 0;
 	op->status = 0;
+	/* a simulated break ends no sooner than its NUL byte is out */
+	gint64 wait = p->break_end - g_get_monotonic_time();
+	if (op->kind == OP_BREAK && !op->on && p->linked && wait > 0) {
+		p->op_timer = g_timeout_add((guint)((wait + 999) / 1000), op_resume, p);
+		return;
+	}
 	if (!p->linked) {
 		op->status = -ENOTCONN;
 		op_finish(p, op);
@@ -836,6 +899,7 @@ static void port_linked(SerialPort *p)
 	p->linked = TRUE;
 	p->in_lines = p->drv->initial_lines;
 	p->line_sent = p->lines_sent = 0;
+	p->break_end = 0;
 
 	/* The line settings and lines steps take the newest values when they
 	 * run (values asked for before then need not wait for the setup). */
@@ -921,6 +985,8 @@ void serial_port_free(SerialPort *p)
 	g_queue_clear_full(&p->ops, (GDestroyNotify)op_free);
 	if (p->op_src)
 		g_source_remove(p->op_src);
+	if (p->op_timer)
+		g_source_remove(p->op_timer);
 	if (p->poll_timer)
 		g_source_remove(p->poll_timer);
 	if (p->conn)

@@ -714,8 +714,14 @@ static void test_driver_probe(void **state)
 	assert_int_equal(f[2].driver, 0xee); /* untouched */
 	assert_string_equal(serial_drv_name(SERIAL_DRV_CDC_ACM), "cdc_acm");
 	assert_string_equal(serial_drv_name(99), "?");
-	/* a class device is not claimed by VID:PID */
+	/* a class device is not claimed by VID:PID; the vendors' parts are */
 	assert_int_equal(serial_drv_match_ids(0x0525, 0xa4a7), -ENOENT);
+	assert_int_equal(serial_drv_match_ids(0x0403, 0x6001), SERIAL_DRV_FTDI);
+	assert_int_equal(serial_drv_match_ids(0x0403, 0x6010), SERIAL_DRV_FTDI);
+	assert_int_equal(serial_drv_match_ids(0x10c4, 0xea60), SERIAL_DRV_CP210X);
+	assert_int_equal(serial_drv_match_ids(0x1a86, 0x7523), SERIAL_DRV_CH341);
+	assert_int_equal(serial_drv_match_ids(0x067b, 0x2303), SERIAL_DRV_PL2303);
+	assert_string_equal(serial_drv_name(SERIAL_DRV_FTDI), "ftdi_sio");
 }
 
 static void test_driver_requests(void **state)
