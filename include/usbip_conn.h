@@ -29,6 +29,16 @@
 #define USBIP_CONN_USER_TIMEOUT_MS 20000u
 /* Largest URB payload we ask for or send. */
 #define USBIP_CONN_MAX_URB (1u << 20)
+/* Largest bulk URB size a user may configure: rounding it up to a multiple
+ * of any wMaxPacketSize (at most 2047) stays within USBIP_CONN_MAX_URB. */
+#define USBIP_CONN_MAX_URB_OPTION (USBIP_CONN_MAX_URB - 2048u)
+/* A device list or an import must be complete within this time in all
+ * (connect, request, every byte of the reply): a server that trickles
+ * cannot hold a caller forever. */
+#define USBIP_CONN_OP_TIMEOUT_MS 20000u
+/* In URB mode, a reply that has started must not pause longer than this
+ * (default; usbip_conn_set_stall_timeout).  An idle link is not a stall. */
+#define USBIP_CONN_STALL_MS 15000u
 
 /* One exported device of a device list. */
 typedef struct {
@@ -44,17 +54,29 @@ typedef struct {
 gboolean usbip_conn_parse_server(const char *server, char **host, guint16 *port, GError **error);
 
 /* List exported devices on their own connection.  The result is a
- * GPtrArray of UsbipExported (free with g_ptr_array_unref). */
+ * GPtrArray of UsbipExported (free with g_ptr_array_unref).  The whole
+ * exchange must end within USBIP_CONN_OP_TIMEOUT_MS (the _full variant:
+ * timeout_ms), else UC_ERROR_TIMEOUT.  Text fields (path, busid) hold no
+ * control characters (each is replaced by '?'). */
 void usbip_conn_list_async(const char *server, GCancellable *cancellable, GAsyncReadyCallback cb,
                            gpointer user);
+void usbip_conn_list_full_async(const char *server, guint timeout_ms, GCancellable *cancellable,
+                                GAsyncReadyCallback cb, gpointer user);
 GPtrArray *usbip_conn_list_finish(GAsyncResult *res, GError **error);
 
 typedef struct _UsbipConn UsbipConn;
+
+/* Replace every control character (C0, DEL, C1) of NUL-terminated UTF-8 or
+ * other text by '?', in place (text from a server or a device goes to
+ * terminals and logs). */
+void usbip_text_sanitize(char *text);
 
 /* Import busid; on success the connection is in URB mode and *dev holds the
  * record the server sent (busnum/devnum give the devid). */
 void usbip_conn_import_async(const char *server, const char *busid, GCancellable *cancellable,
                              GAsyncReadyCallback cb, gpointer user);
+void usbip_conn_import_full_async(const char *server, const char *busid, guint timeout_ms,
+                                  GCancellable *cancellable, GAsyncReadyCallback cb, gpointer user);
 UsbipConn *usbip_conn_import_finish(GAsyncResult *res, struct usbip_device *dev, GError **error);
 
 UsbipConn *usbip_conn_ref(UsbipConn *c);
@@ -110,6 +132,11 @@ guint usbip_conn_pending(UsbipConn *c);
 gboolean usbip_conn_is_closed(UsbipConn *c);
 /* Why the connection closed (NULL while open; owned by the connection). */
 const GError *usbip_conn_get_error(UsbipConn *c);
+
+/* A frame that has started (a partial reply) and receives nothing for ms
+ * drops the link with UC_ERROR_TIMEOUT; a link with no frame started may be
+ * silent for any time (keepalive and the TCP user timeout watch it). */
+void usbip_conn_set_stall_timeout(UsbipConn *c, guint ms);
 
 /* Close now: fail pending URBs with -ESHUTDOWN, run the closed callback
  * with UC_ERROR_DISCONNECTED "closed", close the socket. */

@@ -46,6 +46,17 @@ typedef struct {
 	guint backoff_initial_ms; /* first reconnect delay (default 250) */
 	guint backoff_max_ms;     /* cap (default 10000) */
 	guint control_timeout_ms; /* per control transfer (default 5000) */
+	/* One attach attempt (list, imports, enumeration) in all; past it the
+	 * attempt fails with UC_ERROR_TIMEOUT (default 30000). */
+	guint attach_timeout_ms;
+	/* A list or import reply in all (default USBIP_CONN_OP_TIMEOUT_MS). */
+	guint op_timeout_ms;
+	/* A partial URB reply may pause this long (default USBIP_CONN_STALL_MS). */
+	guint stall_timeout_ms;
+	/* The backoff starts again from backoff_initial_ms only after the link
+	 * stayed up this long; a shorter stay is a flap, logged sparingly
+	 * (default 10000). */
+	guint stable_ms;
 } UsbipDeviceConfig;
 
 void usbip_device_config_init(UsbipDeviceConfig *cfg);
@@ -113,5 +124,9 @@ void usbip_device_link_lost(UsbipDevice *d, const char *why);
  */
 void usbip_device_shutdown_async(UsbipDevice *d, guint timeout_ms, GAsyncReadyCallback cb,
                                  gpointer user);
+/* The same, iterating the thread-default main context until it is done:
+ * for a command that exits (the server then sees every unlink answered
+ * before the close, not a reset). */
+void usbip_device_shutdown_sync(UsbipDevice *d, guint timeout_ms);
 
 #endif /* USBIP_DEVICE_H */

@@ -53,6 +53,19 @@ enum usbip_op_status {
 
 /* Human readable name of an OP status ("device busy", ...); never NULL. */
 const char *usbip_proto_status_str(uint32_t status);
+/* The OP status as Linux's usbip_network.h names it ("ST_DEV_BUSY"), or
+ * NULL for a value outside enum usbip_op_status. */
+const char *usbip_proto_status_name(uint32_t status);
+
+/*
+ * The completion status of a RET_SUBMIT as the layers above may see it:
+ * 0 stays 0; a negative errno that usbcore reports for a URB (submission or
+ * completion, Documentation/driver-api/usb/error-codes.rst) stays; every other
+ * value (positive, as some servers send +1; -EINPROGRESS, which no finished
+ * URB may carry; unknown values such as -600 or INT32_MIN) becomes -EIO.
+ * The result is always 0 or in -1 .. -511; the argument is never negated.
+ */
+int usbip_proto_urb_status_errno(int32_t status);
 
 struct usbip_op_hdr {
 	uint16_t version; /* USBIP_VERSION */
@@ -211,5 +224,22 @@ ssize_t usbip_proto_cmd_submit_payload(const struct usbip_urb_hdr *h, size_t max
  */
 ssize_t usbip_proto_ret_submit_payload(const struct usbip_urb_hdr *h, enum usbip_dir dir,
                                        size_t requested_len);
+
+/*
+ * Client-side staging of a reply stream.  buf holds the bytes received so far
+ * from the start of a frame.  lookup(seqnum, command, &dir, &req_len, user)
+ * names the outstanding request a reply answers: 0 with its direction and
+ * requested length, or < 0 when the seqnum is not outstanding for that
+ * command.  Returns the size of the whole frame (> 0) when it is in buf;
+ * 0 when more bytes are needed (*need: the frame's size as far as known, always
+ * > len); or, once the header is decoded: -EBADMSG for a command a server must
+ * not send, -ENOENT for an unknown seqnum, -EOVERFLOW for an actual_length
+ * that is negative or longer than asked (the stream can no longer be trusted).
+ * *h is filled as soon as 48 bytes are there (also on those errors).
+ */
+typedef int (*usbip_proto_lookup_fn)(uint32_t seqnum, uint32_t command, enum usbip_dir *dir,
+                                     size_t *req_len, void *user);
+ssize_t usbip_proto_stage_reply(const uint8_t *buf, size_t len, usbip_proto_lookup_fn lookup,
+                                void *user, struct usbip_urb_hdr *h, size_t *need);
 
 #endif /* USBIP_PROTO_H */

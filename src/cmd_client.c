@@ -378,6 +378,7 @@ int cmd_client_cat(const char *server, const UsbipSelector *sel, const CmdCatOpt
 		g_source_remove(c.out_watch);
 	if (c.idle_timer)
 		g_source_remove(c.idle_timer);
+	usbip_device_shutdown_sync(c.dev, 1000); /* unlink, wait for the answers, close */
 	/* The port first: it unregisters from the device and forgets its URBs. */
 	serial_port_free(c.port);
 	usbip_device_free(c.dev);

@@ -11,10 +11,18 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tty_ioctl.h"
 #include "uc_error.h"
+
+/* Bytes the blocked reads and writes of one node may hold together (each
+ * blocked read has a buffer, each blocked write a copy of its data); past
+ * it, each further request holds at most CUSE_TTY_HELD_FLOOR and so moves
+ * fewer bytes than asked, as a tty read or write may (callers repeat). */
+#define CUSE_TTY_HELD_MAX   (1u << 20)
+#define CUSE_TTY_HELD_FLOOR 4096u
 
 typedef enum { OP_READ, OP_WRITE, OP_DRAIN, OP_IOCTL_DRAIN, OP_IOCTL_MODEM, OP_POLL } OpKind;
 
@@ -28,6 +36,7 @@ typedef struct {
 	File *file;
 	guint8 *buf; /* read buffer / copy of the write data / ioctl input */
 	gsize len;
+	gsize held; /* bytes of buf counted in the node's budget */
 	/* ioctl rerun after a drain */
 	unsigned int cmd;
 	unsigned long arg;
@@ -57,6 +66,7 @@ struct _CuseTty {
 	GHashTable *ops;        /* Op* set: everything still waiting */
 	GHashTable *fx_waiting; /* FxReply* set: device actions not yet done */
 	GHashTable *files;
+	gsize held; /* sum of the ops' held bytes (<= CUSE_TTY_HELD_MAX + floors) */
 };
 
 static guint64 now_us(void)
@@ -82,8 +92,22 @@ static void op_free(Op *op)
 	if (op->ph)
 		fuse_pollhandle_destroy(op->ph);
 	g_hash_table_remove(op->t->ops, op);
+	op->t->held -= op->held;
 	g_free(op->buf);
 	g_free(op);
+}
+
+/* Allocate op->buf for `want` data bytes within the node's budget; returns
+ * the size given (>= 1, <= want unless want is 0). */
+static gsize op_alloc(Op *op, gsize want)
+{
+	CuseTty *t = op->t;
+	gsize left = t->held < CUSE_TTY_HELD_MAX ? CUSE_TTY_HELD_MAX - t->held : 0;
+	gsize n = MAX(MIN(want, MAX(left, CUSE_TTY_HELD_FLOOR)), 1);
+	op->buf = g_malloc(n);
+	op->held = n;
+	t->held += n;
+	return n;
 }
 
 static File *file_of(struct fuse_file_info *fi)
@@ -122,6 +146,20 @@ void cuse_tty_sync(CuseTty *t)
 	t->timer = g_timeout_add(ms, timer_cb, t);
 }
 
+/* ---- replies ---- */
+
+/*
+ * Fail a request with a negative errno.  The kernel's fuse device refuses a
+ * reply error outside -511..0 before it matches the request, which would
+ * leave the caller blocked for good (in D state after SIGKILL): anything
+ * else (a positive value, -512 or below) is answered as EIO.  The value is
+ * range-checked before it is negated.
+ */
+static void reply_error(fuse_req_t req, ssize_t neg_errno)
+{
+	fuse_reply_err(req, neg_errno < 0 && neg_errno > -512 ? (int)-neg_errno : EIO);
+}
+
 /* ---- core callbacks ---- */
 
 static void reply_ioctl_rerun(Op *op);
@@ -134,30 +172,33 @@ static void op_finish(Op *op, ssize_t result)
 		if (result >= 0)
 			fuse_reply_buf(op->req, (const char *)op->buf, (size_t)result);
 		else
-			fuse_reply_err(op->req, (int)-result);
+			reply_error(op->req, result);
 		break;
 	case OP_WRITE:
 		if (result >= 0)
 			fuse_reply_write(op->req, (size_t)result);
 		else
-			fuse_reply_err(op->req, (int)-result);
+			reply_error(op->req, result);
 		break;
 	case OP_DRAIN:
 		/* close/fsync after drain; a hangup is not the caller's error */
-		fuse_reply_err(op->req, result == -EIO || result >= 0 ? 0 : (int)-result);
+		if (result == -EIO || result >= 0)
+			fuse_reply_err(op->req, 0);
+		else
+			reply_error(op->req, result);
 		break;
 	case OP_IOCTL_DRAIN:
 		if (result == 0) {
 			reply_ioctl_rerun(op);
 			return;
 		}
-		fuse_reply_err(op->req, (int)-result);
+		reply_error(op->req, result);
 		break;
 	case OP_IOCTL_MODEM:
 		if (result >= 0)
 			fuse_reply_ioctl(op->req, 0, NULL, 0);
 		else
-			fuse_reply_err(op->req, (int)-result);
+			reply_error(op->req, result);
 		break;
 	case OP_POLL:
 		break;
@@ -256,9 +297,9 @@ static void fx_reply(CuseTty *t, int status, gpointer data)
 		break;
 	case FX_REPLY_IOCTL:
 		if (r->ret < 0)
-			fuse_reply_err(r->req, -r->ret);
+			reply_error(r->req, r->ret);
 		else if (status < 0 && status != -ENOTCONN)
-			fuse_reply_err(r->req, -status);
+			reply_error(r->req, status);
 		else
 			fuse_reply_ioctl(r->req, r->ret, r->out, r->out_len);
 		break;
@@ -293,18 +334,37 @@ static void do_fx(CuseTty *t, const struct tty_core_fx *fx, FxReply *r)
 
 /* ---- file operations ---- */
 
-/* CAP_SYS_ADMIN of the calling process (TIOCEXCL lets root through). */
+/* Whether pid lives in our own user namespace (the one /dev/cuse was opened
+ * in: the initial one when the daemon runs on the host). */
+static gboolean in_our_user_ns(pid_t pid)
+{
+	char path[64];
+	struct stat theirs, ours;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	return stat(path, &theirs) == 0 && stat("/proc/self/ns/user", &ours) == 0 &&
+	       theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+}
+
+/*
+ * CAP_SYS_ADMIN as the kernel's capable() means it (TIOCEXCL override,
+ * closing_wait/close_delay, termios locks): in the caller's CapEff AND held
+ * in our user namespace.  CapEff alone is relative to the caller's own
+ * namespace (`unshare -r` gives a full set); a caller in another pid
+ * namespace arrives with pid 0.  Anything we cannot check is "no".
+ */
 static gboolean caller_is_admin(fuse_req_t req)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	char path[64];
 	g_autofree char *status = NULL;
+	if (ctx->pid <= 0 || !in_our_user_ns(ctx->pid))
+		return FALSE;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)ctx->pid);
 	if (!g_file_get_contents(path, &status, NULL, NULL))
-		return ctx->uid == 0;
+		return FALSE;
 	const char *cap = strstr(status, "\nCapEff:");
 	if (!cap)
-		return ctx->uid == 0;
+		return FALSE;
 	guint64 eff = g_ascii_strtoull(cap + 8, NULL, 16);
 	return (eff >> 21) & 1; /* CAP_SYS_ADMIN */
 }
@@ -315,7 +375,7 @@ static void t_open(fuse_req_t req, struct fuse_file_info *fi)
 	struct tty_core_fx fx = {0};
 	int rc = tty_core_open(t->core, caller_is_admin(req), now_us(), &fx);
 	if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		reply_error(req, rc);
 		return;
 	}
 	File *f = g_new0(File, 1);
@@ -365,10 +425,10 @@ static void t_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info
 		return;
 	}
 	Op *op = op_new(t, OP_READ, req, f);
-	op->buf = g_malloc(MAX(size, 1));
-	op->len = size;
+	gsize room = op_alloc(op, size); /* once: MIN() evaluates twice */
+	op->len = MIN(size, room);
 	ssize_t r =
-	    tty_core_read(t->core, op, op->buf, size, (fi->flags & O_NONBLOCK) != 0, now_us());
+	    tty_core_read(t->core, op, op->buf, op->len, (fi->flags & O_NONBLOCK) != 0, now_us());
 	op_settle(op, r);
 	cuse_tty_sync(t);
 }
@@ -383,11 +443,14 @@ static void t_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 		return;
 	}
 	Op *op = op_new(t, OP_WRITE, req, f);
-	/* the request buffer dies with this callback; a blocked write keeps a copy */
-	op->buf = g_memdup2(buf, size);
-	op->len = size;
+	/* the request buffer dies with this callback; a blocked write keeps a
+	 * copy (within the node's budget: then the write is short) */
+	gsize room = op_alloc(op, size);
+	op->len = MIN(size, room);
+	if (op->len)
+		memcpy(op->buf, buf, op->len);
 	ssize_t r =
-	    tty_core_write(t->core, op, op->buf, size, (fi->flags & O_NONBLOCK) != 0, now_us());
+	    tty_core_write(t->core, op, op->buf, op->len, (fi->flags & O_NONBLOCK) != 0, now_us());
 	op_settle(op, r);
 	cuse_tty_sync(t);
 }

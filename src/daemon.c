@@ -254,6 +254,13 @@ int daemon_main(int argc, char **argv)
 		fprintf(stderr, "usbip-cuse: --name needs exactly one %%u and no '/'\n");
 		return 2;
 	}
+	if (urb_size > (gint)USBIP_CONN_MAX_URB_OPTION && urb_size <= (gint)USBIP_CONN_MAX_URB) {
+		fprintf(stderr,
+		        "usbip-cuse: --urb-size %d: at most %u, so that rounding it up to the "
+		        "device's packet size stays within the %u-byte URB limit\n",
+		        urb_size, USBIP_CONN_MAX_URB_OPTION, USBIP_CONN_MAX_URB);
+		return 2;
+	}
 	if (rx_buffer < 256 || rx_urbs < 1 || rx_urbs > 64 || urb_size < 64 ||
 	    urb_size > (1 << 20) || backoff_max < 10) {
 		fprintf(stderr, "usbip-cuse: a numeric option is out of range (see --help)\n");

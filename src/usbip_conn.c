@@ -47,6 +47,24 @@ gboolean usbip_conn_parse_server(const char *server, char **host, guint16 *port,
 	return TRUE;
 }
 
+void usbip_text_sanitize(char *text)
+{
+	char *w = text;
+	for (const char *r = text; *r;) {
+		guchar b = (guchar)*r;
+		if (b < 0x20 || b == 0x7f) {
+			*w++ = '?';
+			r++;
+		} else if (b == 0xc2 && (guchar)r[1] >= 0x80 && (guchar)r[1] <= 0x9f) {
+			*w++ = '?'; /* C1 control, U+0080..U+009F */
+			r += 2;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = 0;
+}
+
 /* "host:port", with brackets around an IPv6 literal. */
 static char *peer_name(const char *host, guint16 port)
 {
@@ -92,11 +110,23 @@ typedef struct {
 	guint32 ndev, idev;
 	GPtrArray *list;
 	struct usbip_device dev;
+	GCancellable *cancel;      /* every GIO call: the caller's or the deadline */
+	GCancellable *user_cancel; /* the caller's, chained to cancel */
+	gulong chain;
+	guint timer; /* the total deadline */
+	guint timeout_ms;
+	gboolean timed_out;
 } OpData;
 
 static void op_data_free(gpointer p)
 {
 	OpData *d = p;
+	if (d->timer)
+		g_source_remove(d->timer);
+	if (d->user_cancel)
+		g_cancellable_disconnect(d->user_cancel, d->chain);
+	g_clear_object(&d->user_cancel);
+	g_clear_object(&d->cancel);
 	g_free(d->server);
 	g_free(d->host);
 	g_free(d->peer);
@@ -107,12 +137,49 @@ static void op_data_free(gpointer p)
 
 static void op_read(GTask *task, gsize n, GAsyncReadyCallback next);
 
+/* "ST_DEV_BUSY (device busy)", or "status 600 (not a USBIP status)". */
+static char *op_status_text(guint32 status)
+{
+	const char *name = usbip_proto_status_name(status);
+	if (name)
+		return g_strdup_printf("%s (%s)", name, usbip_proto_status_str(status));
+	return g_strdup_printf("status %u (not a USBIP status)", status);
+}
+
 static void op_fail_protocol(GTask *task, const char *what, gssize rc)
 {
 	OpData *d = g_task_get_task_data(task);
 	g_task_return_new_error(task, UC_ERROR, UC_ERROR_PROTOCOL, "server %s sent a bad %s (%s)",
 	                        d->peer, what, g_strerror((int)-rc));
 	g_object_unref(task);
+}
+
+/* The total deadline passed: the pending GIO call fails as cancelled. */
+static gboolean op_deadline_cb(gpointer user)
+{
+	OpData *d = user;
+	d->timer = 0;
+	d->timed_out = TRUE;
+	g_cancellable_cancel(d->cancel);
+	return G_SOURCE_REMOVE;
+}
+
+static void op_chain_cancel(GCancellable *user_cancel, gpointer cancel)
+{
+	g_cancellable_cancel(cancel);
+}
+
+/* Return the deadline's error if it caused a GIO failure. */
+static gboolean op_fail_deadline(GTask *task)
+{
+	OpData *d = g_task_get_task_data(task);
+	if (!d->timed_out)
+		return FALSE;
+	g_task_return_new_error(task, UC_ERROR, UC_ERROR_TIMEOUT,
+	                        "%s did not complete its %s reply within %u ms", d->peer,
+	                        d->kind == OP_LIST ? "device list" : "import", d->timeout_ms);
+	g_object_unref(task);
+	return TRUE;
 }
 
 /* Completion of g_input_stream_read_all_async; TRUE when d->want bytes are
@@ -125,6 +192,8 @@ static gboolean op_read_done(GTask *task, GAsyncResult *res)
 	gsize got = 0;
 
 	if (!g_input_stream_read_all_finish(in, res, &got, &err)) {
+		if (op_fail_deadline(task))
+			return FALSE;
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_DISCONNECTED,
 		                        "reading from %s: %s", d->peer, err->message);
 		g_object_unref(task);
@@ -167,6 +236,8 @@ static void list_entry_complete(GTask *task)
 		return;
 	}
 	e->n_intf = e->dev.bNumInterfaces;
+	usbip_text_sanitize(e->dev.path);
+	usbip_text_sanitize(e->dev.busid);
 	g_ptr_array_add(d->list, e);
 	d->idev++;
 	list_next_entry(task);
@@ -199,7 +270,7 @@ static void list_entry_intf_cb(GObject *src, GAsyncResult *res, gpointer user)
 	d->want = nintf * USBIP_INTF_SIZE;
 	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(d->sc));
 	g_input_stream_read_all_async(in, d->buf + USBIP_DEVICE_SIZE, d->want, G_PRIORITY_DEFAULT,
-	                              g_task_get_cancellable(task), list_entry_done_cb, task);
+	                              d->cancel, list_entry_done_cb, task);
 }
 
 static void list_head_cb(GObject *src, GAsyncResult *res, gpointer user)
@@ -215,9 +286,9 @@ static void list_head_cb(GObject *src, GAsyncResult *res, gpointer user)
 		return;
 	}
 	if (status != USBIP_ST_OK) {
+		g_autofree char *st = op_status_text(status);
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_IMPORT,
-		                        "%s refused the device list: %s", d->peer,
-		                        usbip_proto_status_str(status));
+		                        "%s refused the device list: %s", d->peer, st);
 		g_object_unref(task);
 		return;
 	}
@@ -249,8 +320,9 @@ static void import_head_cb(GObject *src, GAsyncResult *res, gpointer user)
 		int code = h.status == USBIP_ST_NODEV      ? UC_ERROR_NODEV
 		           : h.status == USBIP_ST_DEV_BUSY ? UC_ERROR_BUSY
 		                                           : UC_ERROR_IMPORT;
-		g_task_return_new_error(task, UC_ERROR, code, "%s cannot export %s: %s", d->peer,
-		                        d->busid, usbip_proto_status_str(h.status));
+		g_autofree char *st = op_status_text(h.status);
+		g_task_return_new_error(task, UC_ERROR, code, "%s refused to export %s: %s",
+		                        d->peer, d->busid, st);
 		g_object_unref(task);
 		return;
 	}
@@ -270,7 +342,9 @@ static void import_dev_cb(GObject *src, GAsyncResult *res, gpointer user)
 		op_fail_protocol(task, "import device record", rc);
 		return;
 	}
+	usbip_text_sanitize(d->dev.path);
 	if (strcmp(d->dev.busid, d->busid) != 0) {
+		usbip_text_sanitize(d->dev.busid);
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_PROTOCOL,
 		                        "%s imported %s when asked for %s", d->peer, d->dev.busid,
 		                        d->busid);
@@ -287,8 +361,7 @@ static void op_read(GTask *task, gsize n, GAsyncReadyCallback next)
 	OpData *d = g_task_get_task_data(task);
 	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(d->sc));
 	d->want = n;
-	g_input_stream_read_all_async(in, d->buf, n, G_PRIORITY_DEFAULT,
-	                              g_task_get_cancellable(task), next, task);
+	g_input_stream_read_all_async(in, d->buf, n, G_PRIORITY_DEFAULT, d->cancel, next, task);
 }
 
 static void op_written_cb(GObject *src, GAsyncResult *res, gpointer user)
@@ -297,6 +370,8 @@ static void op_written_cb(GObject *src, GAsyncResult *res, gpointer user)
 	OpData *d = g_task_get_task_data(task);
 	g_autoptr(GError) err = NULL;
 	if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(src), res, NULL, &err)) {
+		if (op_fail_deadline(task))
+			return;
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_DISCONNECTED, "sending to %s: %s",
 		                        d->peer, err->message);
 		g_object_unref(task);
@@ -316,6 +391,8 @@ static void op_connected_cb(GObject *src, GAsyncResult *res, gpointer user)
 
 	d->sc = g_socket_client_connect_to_host_finish(G_SOCKET_CLIENT(src), res, &err);
 	if (!d->sc) {
+		if (op_fail_deadline(task))
+			return;
 		const char *why = err->message;
 		if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
 			why = "Connection refused";
@@ -336,12 +413,13 @@ static void op_connected_cb(GObject *src, GAsyncResult *res, gpointer user)
 		n = usbip_proto_import_req_encode(d->busid, d->buf, sizeof(d->buf));
 	g_assert(n > 0);
 	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(d->sc));
-	g_output_stream_write_all_async(out, d->buf, (gsize)n, G_PRIORITY_DEFAULT,
-	                                g_task_get_cancellable(task), op_written_cb, task);
+	g_output_stream_write_all_async(out, d->buf, (gsize)n, G_PRIORITY_DEFAULT, d->cancel,
+	                                op_written_cb, task);
 }
 
-static void op_start(OpKind kind, const char *server, const char *busid, GCancellable *cancellable,
-                     GAsyncReadyCallback cb, gpointer user, gpointer source_tag)
+static void op_start(OpKind kind, const char *server, const char *busid, guint timeout_ms,
+                     GCancellable *cancellable, GAsyncReadyCallback cb, gpointer user,
+                     gpointer source_tag)
 {
 	GTask *task = g_task_new(NULL, cancellable, cb, user);
 	OpData *d = g_new0(OpData, 1);
@@ -366,16 +444,30 @@ static void op_start(OpKind kind, const char *server, const char *busid, GCancel
 		}
 		g_strlcpy(d->busid, busid, sizeof(d->busid));
 	}
+	d->cancel = g_cancellable_new();
+	if (cancellable) {
+		d->user_cancel = g_object_ref(cancellable);
+		d->chain = g_cancellable_connect(cancellable, G_CALLBACK(op_chain_cancel),
+		                                 d->cancel, NULL);
+	}
+	d->timeout_ms = MAX(timeout_ms, 1u);
+	d->timer = g_timeout_add(d->timeout_ms, op_deadline_cb, d);
 	g_autoptr(GSocketClient) client = g_socket_client_new();
 	g_socket_client_set_timeout(client, CONNECT_TIMEOUT_S);
-	g_socket_client_connect_to_host_async(client, d->host, d->port, cancellable,
-	                                      op_connected_cb, task);
+	g_socket_client_connect_to_host_async(client, d->host, d->port, d->cancel, op_connected_cb,
+	                                      task);
+}
+
+void usbip_conn_list_full_async(const char *server, guint timeout_ms, GCancellable *cancellable,
+                                GAsyncReadyCallback cb, gpointer user)
+{
+	op_start(OP_LIST, server, NULL, timeout_ms, cancellable, cb, user, usbip_conn_list_async);
 }
 
 void usbip_conn_list_async(const char *server, GCancellable *cancellable, GAsyncReadyCallback cb,
                            gpointer user)
 {
-	op_start(OP_LIST, server, NULL, cancellable, cb, user, usbip_conn_list_async);
+	usbip_conn_list_full_async(server, USBIP_CONN_OP_TIMEOUT_MS, cancellable, cb, user);
 }
 
 GPtrArray *usbip_conn_list_finish(GAsyncResult *res, GError **error)
@@ -383,10 +475,18 @@ GPtrArray *usbip_conn_list_finish(GAsyncResult *res, GError **error)
 	return g_task_propagate_pointer(G_TASK(res), error);
 }
 
+void usbip_conn_import_full_async(const char *server, const char *busid, guint timeout_ms,
+                                  GCancellable *cancellable, GAsyncReadyCallback cb, gpointer user)
+{
+	op_start(OP_IMPORT, server, busid, timeout_ms, cancellable, cb, user,
+	         usbip_conn_import_async);
+}
+
 void usbip_conn_import_async(const char *server, const char *busid, GCancellable *cancellable,
                              GAsyncReadyCallback cb, gpointer user)
 {
-	op_start(OP_IMPORT, server, busid, cancellable, cb, user, usbip_conn_import_async);
+	usbip_conn_import_full_async(server, busid, USBIP_CONN_OP_TIMEOUT_MS, cancellable, cb,
+	                             user);
 }
 
 UsbipConn *usbip_conn_import_finish(GAsyncResult *res, struct usbip_device *dev, GError **error)
@@ -429,6 +529,9 @@ struct _UsbipConn {
 	GError *send_error;
 	GHashTable *tombs; /* seqnum -> Urb*: answered by RET_UNLINK, RET_SUBMIT may follow */
 	GError *error;     /* why it closed */
+	guint stall_ms;    /* a partial frame may wait this long for a byte */
+	guint stall_timer;
+	gint64 last_rx_us; /* monotonic time of the last bytes received */
 	UsbipConnClosedFunc closed_fn;
 	gpointer closed_user;
 };
@@ -441,6 +544,10 @@ UsbipConn *usbip_conn_ref(UsbipConn *c)
 
 static void conn_detach_sources(UsbipConn *c)
 {
+	if (c->stall_timer) {
+		g_source_remove(c->stall_timer);
+		c->stall_timer = 0;
+	}
 	if (c->in_src) {
 		g_source_destroy(c->in_src);
 		g_clear_pointer(&c->in_src, g_source_unref);
@@ -548,7 +655,10 @@ static gboolean conn_fail_idle(gpointer user)
 {
 	UsbipConn *c = user;
 	c->fail_idle = 0;
-	conn_fail(c, g_steal_pointer(&c->send_error));
+	/* An EOF may have closed the connection (and dropped the error) first. */
+	GError *e = g_steal_pointer(&c->send_error);
+	if (e)
+		conn_fail(c, e);
 	usbip_conn_unref(c);
 	return G_SOURCE_REMOVE;
 }
@@ -709,36 +819,71 @@ void usbip_conn_forget(UsbipConn *c, gpointer user)
 		usbip_conn_unlink(c, g_array_index(seqs, guint32, i));
 }
 
-/* Handle one complete message at buf; returns bytes consumed, 0 when more
- * input is needed (*need says how much in all), -1 when the connection was
- * failed. */
+static Urb *conn_find(UsbipConn *c, guint32 seqnum, guint32 command, gboolean *tomb)
+{
+	Urb *u = g_hash_table_lookup(c->pending, GUINT_TO_POINTER(seqnum));
+	*tomb = FALSE;
+	if (!u && command == USBIP_RET_SUBMIT) {
+		u = g_hash_table_lookup(c->tombs, GUINT_TO_POINTER(seqnum));
+		*tomb = u != NULL;
+	}
+	if (!u || (command == USBIP_RET_UNLINK) != (u->unlink_target != 0))
+		return NULL;
+	return u;
+}
+
+static int conn_lookup(guint32 seqnum, guint32 command, enum usbip_dir *dir, size_t *req_len,
+                       void *user)
+{
+	gboolean tomb;
+	Urb *u = conn_find(user, seqnum, command, &tomb);
+	if (!u)
+		return -ENOENT;
+	*dir = u->dir;
+	*req_len = u->len;
+	return 0;
+}
+
+/* The staged frame could not be trusted: say why and drop the link. */
+static void conn_fail_frame(UsbipConn *c, ssize_t rc, const struct usbip_urb_hdr *h)
+{
+	const char *peer = c->peer;
+	GError *e;
+	if (rc == -ENOENT)
+		e = g_error_new(
+		    UC_ERROR, UC_ERROR_PROTOCOL,
+		    "%s answered unknown seqnum %u (command %u); dropping the connection", peer,
+		    h->seqnum, h->command);
+	else if (rc == -EOVERFLOW) {
+		gboolean tomb;
+		Urb *u = conn_find(c, h->seqnum, h->command, &tomb);
+		e = g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
+		                "%s answered seqnum %u with %d bytes (%d packets) when %zu were "
+		                "asked for; dropping the connection",
+		                peer, h->seqnum, h->u.ret_submit.actual_length,
+		                h->u.ret_submit.number_of_packets, u ? u->len : 0);
+	} else
+		e = g_error_new(
+		    UC_ERROR, UC_ERROR_PROTOCOL,
+		    "%s sent an invalid URB header (command %u); dropping the connection", peer,
+		    h->command);
+	conn_fail(c, e);
+}
+
+/* Handle one message at buf; returns bytes consumed, 0 when more input is
+ * needed (*need says how much in all), -1 when the connection was failed. */
 static gssize conn_dispatch(UsbipConn *c, const guint8 *buf, gsize len, gsize *need_out)
 {
 	struct usbip_urb_hdr h;
-	*need_out = USBIP_URB_HDR_SIZE;
-	if (len < USBIP_URB_HDR_SIZE)
+	gssize rc = usbip_proto_stage_reply(buf, len, conn_lookup, c, &h, need_out);
+	if (rc == 0)
 		return 0;
-	gssize rc = usbip_proto_urb_hdr_decode(&h, buf, len);
-	if (rc < 0 || (h.command != USBIP_RET_SUBMIT && h.command != USBIP_RET_UNLINK)) {
-		conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
-		                         "%s sent an invalid URB header (command %u); dropping "
-		                         "the connection",
-		                         c->peer, rc < 0 ? 0 : h.command));
+	if (rc < 0) {
+		conn_fail_frame(c, rc, &h);
 		return -1;
 	}
-	Urb *u = g_hash_table_lookup(c->pending, GUINT_TO_POINTER(h.seqnum));
-	gboolean tomb = FALSE;
-	if (!u && h.command == USBIP_RET_SUBMIT) {
-		u = g_hash_table_lookup(c->tombs, GUINT_TO_POINTER(h.seqnum));
-		tomb = u != NULL;
-	}
-	if (!u || (h.command == USBIP_RET_UNLINK) != (u->unlink_target != 0)) {
-		conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
-		                         "%s answered unknown seqnum %u (command %u); dropping the "
-		                         "connection",
-		                         c->peer, h.seqnum, h.command));
-		return -1;
-	}
+	gboolean tomb;
+	Urb *u = conn_find(c, h.seqnum, h.command, &tomb);
 	if (h.command == USBIP_RET_UNLINK) {
 		guint32 target = u->unlink_target;
 		g_hash_table_remove(c->pending, GUINT_TO_POINTER(h.seqnum));
@@ -764,42 +909,76 @@ static gssize conn_dispatch(UsbipConn *c, const guint8 *buf, gsize len, gsize *n
 			if (cb)
 				cb(c, &r, t->user);
 		}
-		return USBIP_URB_HDR_SIZE;
+		return rc;
 	}
-	gssize payload = usbip_proto_ret_submit_payload(&h, u->dir, u->len);
-	if (payload < 0) {
-		conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_PROTOCOL,
-		                         "%s answered seqnum %u with %d bytes when %zu were asked "
-		                         "for; dropping the connection",
-		                         c->peer, h.seqnum, h.u.ret_submit.actual_length, u->len));
-		return -1;
-	}
-	gsize need = USBIP_URB_HDR_SIZE + (gsize)payload;
-	*need_out = need;
-	if (len < need)
-		return 0;
 	if (tomb) {
 		/* already completed by its RET_UNLINK: consume and forget */
 		g_hash_table_remove(c->tombs, GUINT_TO_POINTER(h.seqnum));
-		return (gssize)need;
+		return rc;
 	}
+	gsize payload = (gsize)rc - USBIP_URB_HDR_SIZE;
 	g_hash_table_steal(c->pending, GUINT_TO_POINTER(h.seqnum));
 	UsbipUrbResult r = {
 	    .seqnum = h.seqnum,
-	    .status = h.u.ret_submit.status,
+	    /* The one place a server's status enters: from here on it is 0 or
+	     * a known -errno (+1, -600, INT32_MIN... become -EIO). */
+	    .status = usbip_proto_urb_status_errno(h.u.ret_submit.status),
 	    .data = u->dir == USBIP_DIR_IN ? buf + USBIP_URB_HDR_SIZE : NULL,
-	    .actual_length =
-	        u->dir == USBIP_DIR_IN
-	            ? (gsize)payload
-	            : (h.u.ret_submit.actual_length > 0 ? (gsize)h.u.ret_submit.actual_length : 0),
+	    .actual_length = u->dir == USBIP_DIR_IN
+	                         ? payload
+	                         : (h.u.ret_submit.actual_length > 0
+	                                ? MIN((gsize)h.u.ret_submit.actual_length, u->len)
+	                                : 0),
 	};
-	/* Servers that report errors as +1 still mean failure. */
-	if (r.status > 0)
-		r.status = -EIO;
 	if (u->cb)
 		u->cb(c, &r, u->user);
 	g_free(u);
-	return (gssize)need;
+	return rc;
+}
+
+/* A frame has started but not ended: it must make progress.  A link with
+ * no frame started is simply idle (bulk reads may pend for hours). */
+static gboolean conn_stall_cb(gpointer user)
+{
+	UsbipConn *c = user;
+	c->stall_timer = 0;
+	if (c->closed || c->in_len == 0)
+		return G_SOURCE_REMOVE;
+	gint64 quiet_ms = (g_get_monotonic_time() - c->last_rx_us) / 1000;
+	if (quiet_ms < c->stall_ms) {
+		c->stall_timer = g_timeout_add(c->stall_ms - (guint)quiet_ms, conn_stall_cb, c);
+		return G_SOURCE_REMOVE;
+	}
+	usbip_conn_ref(c);
+	conn_fail(c, g_error_new(UC_ERROR, UC_ERROR_TIMEOUT,
+	                         "%s stopped in the middle of a reply (%zu bytes of it, nothing "
+	                         "more for %u ms); dropping the connection",
+	                         c->peer, c->in_len, c->stall_ms));
+	usbip_conn_unref(c);
+	return G_SOURCE_REMOVE;
+}
+
+static void conn_watch_stall(UsbipConn *c)
+{
+	if (c->in_len == 0) {
+		if (c->stall_timer) {
+			g_source_remove(c->stall_timer);
+			c->stall_timer = 0;
+		}
+	} else if (!c->stall_timer) {
+		c->stall_timer = g_timeout_add(c->stall_ms, conn_stall_cb, c);
+	}
+}
+
+void usbip_conn_set_stall_timeout(UsbipConn *c, guint ms)
+{
+	c->stall_ms = MAX(ms, 1u);
+	if (c->stall_timer) {
+		g_source_remove(c->stall_timer);
+		c->stall_timer = 0;
+	}
+	if (!c->closed)
+		conn_watch_stall(c);
 }
 
 static gboolean conn_in_ready(GSocket *s, GIOCondition cond, gpointer user)
@@ -828,6 +1007,7 @@ static gboolean conn_in_ready(GSocket *s, GIOCondition cond, gpointer user)
 		return G_SOURCE_REMOVE;
 	}
 	c->in_len += (gsize)n;
+	c->last_rx_us = g_get_monotonic_time();
 	gsize off = 0, need = 0;
 	while (!c->closed) {
 		gssize used = conn_dispatch(c, c->in + off, c->in_len - off, &need);
@@ -843,6 +1023,7 @@ static gboolean conn_in_ready(GSocket *s, GIOCondition cond, gpointer user)
 			c->in_cap = need;
 			c->in = g_realloc(c->in, c->in_cap);
 		}
+		conn_watch_stall(c);
 	}
 	gboolean keep = !c->closed;
 	usbip_conn_unref(c);
@@ -857,6 +1038,7 @@ static UsbipConn *conn_new(GSocketConnection *sc, const char *peer, uint32_t dev
 	c->sock = g_socket_connection_get_socket(sc);
 	c->peer = g_strdup(peer);
 	c->devid = devid;
+	c->stall_ms = USBIP_CONN_STALL_MS;
 	c->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	c->tombs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	c->out = g_byte_array_new();

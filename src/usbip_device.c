@@ -111,6 +111,10 @@ void usbip_device_config_init(UsbipDeviceConfig *cfg)
 	cfg->backoff_initial_ms = 250;
 	cfg->backoff_max_ms = 10000;
 	cfg->control_timeout_ms = 5000;
+	cfg->attach_timeout_ms = 30000;
+	cfg->op_timeout_ms = USBIP_CONN_OP_TIMEOUT_MS;
+	cfg->stall_timeout_ms = USBIP_CONN_STALL_MS;
+	cfg->stable_ms = 10000;
 }
 
 /* ---- the device ---- */
@@ -150,6 +154,9 @@ struct _UsbipDevice {
 	guint retry_timer;
 	guint backoff_ms;
 	guint reconnects;
+	guint attempt_timer; /* the attach deadline of the running attempt */
+	gint64 up_since;     /* monotonic us of the last attach */
+	guint flaps;         /* links lost in a row before stable_ms */
 
 	/* what we learned, used to find the device again */
 	char busid[USBIP_BUSID_SIZE];
@@ -241,6 +248,9 @@ void usbip_device_free(UsbipDevice *d)
 		g_source_remove(d->retry_timer);
 	if (d->shutdown_timer)
 		g_source_remove(d->shutdown_timer);
+	if (d->attempt_timer)
+		g_source_remove(d->attempt_timer);
+	d->attempt_timer = 0;
 	if (d->conn) {
 		usbip_conn_set_closed_func(d->conn, NULL, NULL);
 		g_clear_pointer(&d->conn, usbip_conn_unref);
@@ -454,6 +464,13 @@ static void schedule_retry(UsbipDevice *d)
 
 static void finish_shutdown(UsbipDevice *d);
 
+/* A link that keeps falling right after attach must not fill the log: the
+ * first three flaps in a row, then the 4th, 8th, 16th... */
+static gboolean flap_worth_logging(guint flaps)
+{
+	return flaps <= 3 || (flaps & (flaps - 1)) == 0;
+}
+
 /* Takes ownership of error. */
 static void device_link_down(UsbipDevice *d, GError *error)
 {
@@ -472,7 +489,20 @@ static void device_link_down(UsbipDevice *d, GError *error)
 	}
 	if (was == ST_UP) {
 		d->reconnects++;
-		g_message("%s: link lost: %s", d->busid, error->message);
+		gint64 up_ms = (g_get_monotonic_time() - d->up_since) / 1000;
+		if (up_ms >= d->cfg.stable_ms) {
+			d->flaps = 0;
+			d->backoff_ms = d->cfg.backoff_initial_ms;
+		} else {
+			d->flaps++;
+		}
+		if (flap_worth_logging(d->flaps))
+			g_message("%s: link lost after %" G_GINT64_FORMAT " ms: %s%s", d->busid,
+			          up_ms, error->message,
+			          d->flaps >= 3 ? " (it keeps failing: logging less often)" : "");
+		else
+			g_debug("%s: link lost after %" G_GINT64_FORMAT " ms: %s", d->busid, up_ms,
+			        error->message);
 		schedule_retry(d);
 		notify_link(d, FALSE, error);
 	}
@@ -484,6 +514,7 @@ static void device_link_down(UsbipDevice *d, GError *error)
 
 struct Attempt {
 	UsbipDevice *d;
+	gboolean timed_out;    /* the attach deadline passed */
 	GPtrArray *list;       /* UsbipExported from the server */
 	GPtrArray *candidates; /* busids (char*) to try in order */
 	guint next;
@@ -530,6 +561,17 @@ static void attempt_done(Attempt *a, gboolean ok)
 {
 	UsbipDevice *d = a->d;
 	d->attempt = NULL;
+	if (d->attempt_timer) {
+		g_source_remove(d->attempt_timer);
+		d->attempt_timer = 0;
+	}
+	if (!ok && a->timed_out) {
+		g_clear_error(&a->error);
+		g_autofree char *what = usbip_selector_to_string(&d->sel);
+		a->error = g_error_new(UC_ERROR, UC_ERROR_TIMEOUT,
+		                       "attaching %s on %s took longer than %u ms", what, d->server,
+		                       d->cfg.attach_timeout_ms);
+	}
 	if (d->freeing) {
 		attempt_free(a);
 		GTask *t = g_steal_pointer(&d->start_task);
@@ -553,10 +595,11 @@ static void attempt_done(Attempt *a, gboolean ok)
 		memcpy(d->func, a->func, sizeof(d->func));
 		d->state = ST_UP;
 		d->started = TRUE;
-		d->backoff_ms = d->cfg.backoff_initial_ms;
-		g_message("%s: %04x:%04x %s %s (serial \"%s\") attached, %u serial port(s)",
-		          d->busid, d->desc.idVendor, d->desc.idProduct, d->manufacturer,
-		          d->product, d->serial, d->n_func);
+		d->up_since = g_get_monotonic_time();
+		if (flap_worth_logging(d->flaps))
+			g_message("%s: %04x:%04x %s %s (serial \"%s\") attached, %u serial port(s)",
+			          d->busid, d->desc.idVendor, d->desc.idProduct, d->manufacturer,
+			          d->product, d->serial, d->n_func);
 		attempt_free(a);
 		if (d->start_task) {
 			GTask *t = g_steal_pointer(&d->start_task);
@@ -684,11 +727,13 @@ static void enum_strings_done(Attempt *a)
 	UsbipDevice *d = a->d;
 	if (!serial_acceptable(a)) {
 		g_debug("%s: serial \"%s\" is not the one wanted", a->busid, a->serial);
-		attempt_keep_error(a, g_error_new(UC_ERROR, UC_ERROR_NODEV,
-		                                  "no %04x:%04x with serial \"%s\" on %s",
-		                                  a->desc.idVendor, a->desc.idProduct,
-		                                  d->sel.serial[0] ? d->sel.serial : d->serial,
-		                                  d->server));
+		/* says more than "no device" from the list, which has no serials */
+		g_clear_error(&a->error);
+		a->error = g_error_new(UC_ERROR, UC_ERROR_NODEV,
+		                       "no %04x:%04x with serial \"%s\" on %s (%s has \"%s\")",
+		                       a->desc.idVendor, a->desc.idProduct,
+		                       d->sel.serial[0] ? d->sel.serial : d->serial, d->server,
+		                       a->busid, a->serial);
 		UsbipConn *c = g_steal_pointer(&d->conn);
 		if (c) {
 			usbip_conn_set_closed_func(c, NULL, NULL);
@@ -725,6 +770,7 @@ static void enum_string_done(UsbipDevice *d, int status, const guint8 *data, gsi
 	/* A stalled or malformed string is not fatal: many devices lack some. */
 	if (status < 0 || usb_desc_string_to_utf8(data, len, dst, 128) < 0)
 		dst[0] = 0;
+	usbip_text_sanitize(dst); /* it goes to logs and `list` */
 	enum_get_string(a, which + 1);
 }
 
@@ -839,6 +885,14 @@ static void enum_device_done(UsbipDevice *d, int status, const guint8 *data, gsi
 	enum_get_config(a);
 }
 
+static gboolean attempt_listed(Attempt *a, const char *busid)
+{
+	for (guint i = 0; a->list && i < a->list->len; i++)
+		if (strcmp(((UsbipExported *)g_ptr_array_index(a->list, i))->dev.busid, busid) == 0)
+			return TRUE;
+	return FALSE;
+}
+
 static void import_cb(GObject *src, GAsyncResult *res, gpointer user)
 {
 	Attempt *a = user;
@@ -853,12 +907,20 @@ static void import_cb(GObject *src, GAsyncResult *res, gpointer user)
 			attempt_done(a, FALSE);
 			return;
 		}
-		attempt_keep_error(a, err);
+		if (g_error_matches(err, UC_ERROR, UC_ERROR_NODEV) && attempt_listed(a, a->busid)) {
+			/* "no device" about a listed device: the server's refusal
+			 * says more than the device list does */
+			g_clear_error(&a->error);
+			a->error = err;
+		} else {
+			attempt_keep_error(a, err);
+		}
 		attempt_next(a);
 		return;
 	}
 	g_strlcpy(a->busid, rec.busid, sizeof(a->busid));
 	d->conn = c;
+	usbip_conn_set_stall_timeout(c, d->cfg.stall_timeout_ms);
 	usbip_conn_set_closed_func(c, on_conn_closed, d);
 	memset(a->manufacturer, 0, sizeof(a->manufacturer));
 	memset(a->product, 0, sizeof(a->product));
@@ -869,13 +931,14 @@ static void import_cb(GObject *src, GAsyncResult *res, gpointer user)
 static void attempt_next(Attempt *a)
 {
 	UsbipDevice *d = a->d;
-	if (d->state == ST_SHUTDOWN || a->next >= a->candidates->len) {
+	if (d->state == ST_SHUTDOWN || a->timed_out || a->next >= a->candidates->len) {
 		attempt_done(a, FALSE);
 		return;
 	}
 	const char *busid = g_ptr_array_index(a->candidates, a->next++);
 	g_strlcpy(a->busid, busid, sizeof(a->busid));
-	usbip_conn_import_async(d->server, busid, d->cancel, import_cb, a);
+	usbip_conn_import_full_async(d->server, busid, d->cfg.op_timeout_ms, d->cancel, import_cb,
+	                             a);
 }
 
 static gint exported_cmp(gconstpointer pa, gconstpointer pb)
@@ -959,15 +1022,35 @@ static void list_cb(GObject *src, GAsyncResult *res, gpointer user)
 	attempt_next(a);
 }
 
+/* The attempt took too long: whatever it waits for fails now (a list or
+ * import is cancelled, an enumeration loses its link) and the attempt ends
+ * with UC_ERROR_TIMEOUT. */
+static gboolean attempt_deadline_cb(gpointer user)
+{
+	UsbipDevice *d = user;
+	d->attempt_timer = 0;
+	if (!d->attempt)
+		return G_SOURCE_REMOVE;
+	d->attempt->timed_out = TRUE;
+	g_cancellable_cancel(d->cancel);
+	if (d->conn)
+		usbip_device_link_lost(d, "attach deadline passed");
+	return G_SOURCE_REMOVE;
+}
+
 static void attempt_begin(UsbipDevice *d)
 {
 	Attempt *a = g_new0(Attempt, 1);
 	a->d = d;
 	d->attempt = a;
 	d->state = ST_CONNECTING;
+	/* a deadline cancelled the last attempt's; each attempt needs its own */
+	if (d->cancel && g_cancellable_is_cancelled(d->cancel))
+		g_clear_object(&d->cancel);
 	if (!d->cancel)
 		d->cancel = g_cancellable_new();
-	usbip_conn_list_async(d->server, d->cancel, list_cb, a);
+	d->attempt_timer = g_timeout_add(MAX(d->cfg.attach_timeout_ms, 1u), attempt_deadline_cb, d);
+	usbip_conn_list_full_async(d->server, d->cfg.op_timeout_ms, d->cancel, list_cb, a);
 }
 
 void usbip_device_start_async(UsbipDevice *d, GAsyncReadyCallback cb, gpointer user)
@@ -1055,4 +1138,17 @@ void usbip_device_shutdown_async(UsbipDevice *d, guint timeout_ms, GAsyncReadyCa
 	/* The link listeners unlinked their URBs when told the link is going
 	 * down; wait for the answers. */
 	d->shutdown_timer = g_timeout_add(10, shutdown_poll_cb, d);
+}
+
+static void shutdown_sync_cb(GObject *src, GAsyncResult *res, gpointer user)
+{
+	*(gboolean *)user = TRUE;
+}
+
+void usbip_device_shutdown_sync(UsbipDevice *d, guint timeout_ms)
+{
+	gboolean done = FALSE;
+	usbip_device_shutdown_async(d, timeout_ms, shutdown_sync_cb, &done);
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
 }

@@ -52,6 +52,37 @@ const char *usbip_proto_status_str(uint32_t status)
 	}
 }
 
+const char *usbip_proto_status_name(uint32_t status)
+{
+	static const char *const names[] = {
+	    [USBIP_ST_OK] = "ST_OK",
+	    [USBIP_ST_NA] = "ST_NA",
+	    [USBIP_ST_DEV_BUSY] = "ST_DEV_BUSY",
+	    [USBIP_ST_DEV_ERR] = "ST_DEV_ERR",
+	    [USBIP_ST_NODEV] = "ST_NODEV",
+	    [USBIP_ST_ERROR] = "ST_ERROR",
+	};
+	return status < sizeof(names) / sizeof(names[0]) ? names[status] : NULL;
+}
+
+/* URB statuses usbcore hands to drivers (and so a Linux or Windows server
+ * forwards): completion codes and usb_submit_urb() failures. */
+static const int urb_errnos[] = {
+    ENOENT,    EPROTO,    EILSEQ, ETIME,    ETIMEDOUT, EPIPE,      ECOMM,        ENOSR,
+    EOVERFLOW, EREMOTEIO, ENODEV, EXDEV,    EINVAL,    ECONNRESET, ESHUTDOWN,    ENOMEM,
+    EBUSY,     ENXIO,     EFBIG,  EMSGSIZE, ENOSPC,    EPERM,      EHOSTUNREACH, EIO,
+};
+
+int usbip_proto_urb_status_errno(int32_t status)
+{
+	if (status == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(urb_errnos) / sizeof(urb_errnos[0]); i++)
+		if (status == -urb_errnos[i])
+			return status;
+	return -EIO;
+}
+
 /* ---- OP header ---------------------------------------------------------- */
 
 static int op_code_known(uint16_t code)
@@ -521,4 +552,32 @@ ssize_t usbip_proto_ret_submit_payload(const struct usbip_urb_hdr *h, enum usbip
 	 * vhci_rx reads them the same way; the status does not matter here.
 	 */
 	return dir == USBIP_DIR_IN ? n : 0;
+}
+
+ssize_t usbip_proto_stage_reply(const uint8_t *buf, size_t len, usbip_proto_lookup_fn lookup,
+                                void *user, struct usbip_urb_hdr *h, size_t *need)
+{
+	*need = USBIP_URB_HDR_SIZE;
+	if (len < USBIP_URB_HDR_SIZE)
+		return 0;
+	if (usbip_proto_urb_hdr_decode(h, buf, len) < 0) {
+		/* an unknown command: say which, for the message */
+		memset(h, 0, sizeof(*h));
+		h->command = get_be32(buf);
+		h->seqnum = get_be32(buf + 4);
+		return -EBADMSG;
+	}
+	if (h->command != USBIP_RET_SUBMIT && h->command != USBIP_RET_UNLINK)
+		return -EBADMSG;
+	enum usbip_dir dir = USBIP_DIR_OUT;
+	size_t req_len = 0;
+	if (lookup(h->seqnum, h->command, &dir, &req_len, user) < 0)
+		return -ENOENT;
+	if (h->command == USBIP_RET_UNLINK)
+		return USBIP_URB_HDR_SIZE;
+	ssize_t payload = usbip_proto_ret_submit_payload(h, dir, req_len);
+	if (payload < 0)
+		return -EOVERFLOW;
+	*need = USBIP_URB_HDR_SIZE + (size_t)payload;
+	return len >= *need ? (ssize_t)*need : 0;
 }

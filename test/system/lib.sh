@@ -538,3 +538,47 @@ line_coding_hex() {
 usbmon_saw_set_line_coding() {
 	grep -E "S Co:${2:-[0-9]+}:[0-9]+:0 s 21 20 0000 [0-9a-f]{4} 0007 7 = $1\$" "$USBMON_LOG"
 }
+
+# --- the hostile USBIP server (test/hostile, issue 10) -------------------------------------------
+# start_hostile_server [BEHAVIOUR...]: usbip-hostile-server on HOSTILE_LISTEN:3240 (default
+# 127.0.0.1) with the given behaviours (see test/hostile/hostile_server.h); sets HOSTILE_PID.
+# stop_hostile_server [SIGNAL] (default TERM: it writes its counters to HOSTILE_STATS first);
+# hostile_stat NAME prints a counter of the last stopped (or SIGUSR1'd) server.
+HOSTILE_SERVER=$BUILD/test/hostile/usbip-hostile-server
+HOSTILE_STATS=$SYSTEST_OUT/hostile-stats.txt
+HOSTILE_LISTEN=127.0.0.1
+HOSTILE_PID=
+HOSTILE_STARTS=0
+start_hostile_server() {
+	[ -x "$HOSTILE_SERVER" ] || skip "hostile server not built ($HOSTILE_SERVER)"
+	HOSTILE_STARTS=$((HOSTILE_STARTS + 1))
+	_log=$SYSTEST_OUT/hostile-server.$HOSTILE_STARTS.log
+	"$HOSTILE_SERVER" --listen "$HOSTILE_LISTEN" --port 3240 --stats "$HOSTILE_STATS" "$@" \
+		>"$_log" 2>&1 &
+	HOSTILE_PID=$!
+	bg_track $HOSTILE_PID "$_log"
+	# it prints its port once it listens
+	wait_for 30 grep -qx 3240 "$_log" || fail "hostile server $* does not listen (see $_log)"
+	log "hostile server pid $HOSTILE_PID: $*"
+}
+
+stop_hostile_server() {
+	[ -n "$HOSTILE_PID" ] || fail "stop_hostile_server: none running"
+	kill -"${1:-TERM}" "$HOSTILE_PID" 2>/dev/null
+	wait "$HOSTILE_PID" 2>/dev/null
+	log "hostile server $HOSTILE_PID stopped (SIG${1:-TERM})"
+	HOSTILE_PID=
+}
+
+hostile_stat() {
+	sed -n "s/^$1=//p" "$HOSTILE_STATS"
+}
+
+# daemon_rss_kb / daemon_data_kb: VmRSS / VmData (private writable memory, touched or not:
+# what malloc handed out) of the running daemon in kB.
+daemon_rss_kb() {
+	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DAEMON_PID/status"
+}
+daemon_data_kb() {
+	sed -n 's/^VmData:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DAEMON_PID/status"
+}

@@ -50,6 +50,59 @@ static void test_status_str(void **state)
 		assert_non_null(usbip_proto_status_str(s));
 }
 
+static void test_status_name(void **state)
+{
+	static const struct {
+		uint32_t status;
+		const char *name;
+	} v[] = {
+	    {0, "ST_OK"},        {1, "ST_NA"},        {2, "ST_DEV_BUSY"}, {3, "ST_DEV_ERR"},
+	    {4, "ST_NODEV"},     {5, "ST_ERROR"},     {6, NULL},          {600, NULL},
+	    {0x80000000u, NULL}, {0xffffffffu, NULL},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const char *n = usbip_proto_status_name(v[i].status);
+		if (v[i].name)
+			assert_string_equal(n, v[i].name);
+		else
+			assert_null(n);
+	}
+}
+
+/* Every wire status maps to 0 or a small negative errno; unknown -> -EIO. */
+static void test_urb_status_errno(void **state)
+{
+	static const struct {
+		int32_t wire;
+		int want;
+	} v[] = {
+	    {0, 0},
+	    {-EPIPE, -EPIPE},           /* -32 stall */
+	    {-ECONNRESET, -ECONNRESET}, /* -104 unlinked */
+	    {-ESHUTDOWN, -ESHUTDOWN},   /* -108 device gone */
+	    {-ENODEV, -ENODEV},         /* -19 */
+	    {-EPROTO, -EPROTO},         /* -71 */
+	    {-EOVERFLOW, -EOVERFLOW},   /* -75 babble */
+	    {-ETIME, -ETIME},           /* -62 */
+	    {-ENOENT, -ENOENT},         /* -2 */
+	    {1, -EIO},                  /* "+1 for any error" servers */
+	    {EPIPE, -EIO},              /* a positive errno is not one either */
+	    {-EINPROGRESS, -EIO},       /* a finished URB cannot be in progress */
+	    {-600, -EIO},               /* below -511: fuse would refuse it */
+	    {-512, -EIO},               /* ERESTARTSYS */
+	    {-4096, -EIO},
+	    {-ENOTTY, -EIO},   /* a valid errno, but not a URB status */
+	    {INT32_MIN, -EIO}, /* must not be negated */
+	    {INT32_MAX, -EIO},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		assert_int_equal(usbip_proto_urb_status_errno(v[i].wire), v[i].want);
+	for (int64_t s = INT32_MIN; s <= INT32_MAX; s += 65521) {
+		int e = usbip_proto_urb_status_errno((int32_t)s);
+		assert_true(e == 0 || (e < 0 && e > -512));
+	}
+}
+
 static void test_req_devlist_vector(void **state)
 {
 	uint8_t buf[16];
@@ -1072,6 +1125,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_status_str),
+	    cmocka_unit_test(test_status_name),
+	    cmocka_unit_test(test_urb_status_errno),
 	    cmocka_unit_test(test_req_devlist_vector),
 	    cmocka_unit_test(test_op_hdr_short),
 	    cmocka_unit_test(test_op_hdr_bad),
