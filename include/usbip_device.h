@@ -100,6 +100,10 @@ guint usbip_device_get_n_functions(UsbipDevice *d);
 const struct serial_function *usbip_device_get_function(UsbipDevice *d, guint i);
 /* Link losses so far (for tests and statistics). */
 guint usbip_device_get_reconnects(UsbipDevice *d);
+/* Whether the last link change is worth a log line: FALSE while the link
+ * keeps falling right after each attach, except for the first three flaps
+ * in a row and then the 4th, 8th, 16th... (listeners log as the device does). */
+gboolean usbip_device_link_news(UsbipDevice *d);
 
 /*
  * Queue a control transfer (sent one at a time, in order, each with the

@@ -126,16 +126,19 @@ static void port_status(SerialPort *p, const struct serial_status *st, gpointer 
 static void port_link(SerialPort *p, gboolean up, const GError *error, gpointer user)
 {
 	SerialBridge *b = user;
+	/* a link that keeps falling is logged as the device logs it */
+	GLogLevelFlags level =
+	    usbip_device_link_news(b->dev) ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_DEBUG;
 	if (up) {
 		if (b->lost)
-			g_message("%s: device is back", cuse_tty_get_name(b->tty));
+			g_log(G_LOG_DOMAIN, level, "%s: device is back", cuse_tty_get_name(b->tty));
 		b->lost = FALSE;
 		pump_tx(b);
 		return;
 	}
 	b->lost = TRUE;
-	g_message("%s: device lost%s%s", cuse_tty_get_name(b->tty), error ? ": " : "",
-	          error ? error->message : "");
+	g_log(G_LOG_DOMAIN, level, "%s: device lost%s%s", cuse_tty_get_name(b->tty),
+	      error ? ": " : "", error ? error->message : "");
 	cuse_tty_link_lost(b->tty);
 }
 

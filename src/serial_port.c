@@ -919,10 +919,11 @@ static void port_linked(SerialPort *p)
 	if (p->linked)
 		port_down(p); /* a new link without word of the old one's end */
 	p->f = *f;            /* fresh endpoints, zero driver state: the chip was reset */
-	p->rx_size = p->cfg.rx_urb_size;
-	if (p->f.bulk_in_mps)
-		p->rx_size =
-		    (p->rx_size + p->f.bulk_in_mps - 1) / p->f.bulk_in_mps * p->f.bulk_in_mps;
+	/* whole packets (a device ends a transfer with a short one), within
+	 * the largest URB the connection takes */
+	gsize mps = p->f.bulk_in_mps ? p->f.bulk_in_mps : 1;
+	p->rx_size =
+	    MIN((p->cfg.rx_urb_size + mps - 1) / mps * mps, USBIP_CONN_MAX_URB / mps * mps);
 	g_free(p->rx_frame_buf);
 	p->rx_frame_buf = p->drv->rx_frame ? g_malloc(p->rx_size) : NULL;
 	p->conn = usbip_conn_ref(usbip_device_get_conn(d));

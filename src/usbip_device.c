@@ -471,6 +471,11 @@ static gboolean flap_worth_logging(guint flaps)
 	return flaps <= 3 || (flaps & (flaps - 1)) == 0;
 }
 
+gboolean usbip_device_link_news(UsbipDevice *d)
+{
+	return flap_worth_logging(d->flaps);
+}
+
 /* Takes ownership of error. */
 static void device_link_down(UsbipDevice *d, GError *error)
 {
