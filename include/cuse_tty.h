@@ -3,13 +3,13 @@
  * cuse_tty - one CUSE character device that behaves like a serial tty
  * (level 1: libfuse3 cuse_lowlevel + a GLib source on the session fd).
  *
- * It owns a tty_core and answers open/read/write/poll/ioctl/flush/fsync/
- * release from it, with deferred replies for blocked operations, FUSE
+ * It alone owns a tty_core and answers open/read/write/poll/ioctl/flush/
+ * fsync/release from it, with deferred replies for blocked operations, FUSE
  * interrupts (signals) for cancellation, and fuse_lowlevel_notify_poll for
  * poll wake-ups.  Device actions (modem lines, line settings, breaks) go to a
- * backend (serial_bridge); bytes to and from the device are exchanged by the
- * backend with the tty_core directly (tty_core_rx, tty_core_tx_pull, ...),
- * after which it calls cuse_tty_sync().
+ * backend (serial_bridge), which hands bytes and modem status over through
+ * the cuse_tty_rx/tx/modem functions below.  Readers, writers and pollers
+ * are answered from inside those calls, in the same main-loop iteration.
  *
  * Must not include glibc <termios.h> (tty_core uses the kernel layouts).
  */
@@ -65,9 +65,28 @@ void cuse_tty_free(CuseTty *t);
 
 gboolean cuse_tty_is_ready(CuseTty *t);
 const char *cuse_tty_get_name(CuseTty *t);
-struct tty_core *cuse_tty_get_core(CuseTty *t);
-/* Re-arm VMIN/VTIME timers after the backend changed the core. */
-void cuse_tty_sync(CuseTty *t);
+
+/* ---- for the backend: data and status of the device --------------------- */
+
+/* Bytes from the device; returns how many the node took (the rest waits at
+ * the backend until rx_space).  While nobody has the node open they are
+ * dropped (all taken): a fresh open starts with empty input, as on a tty
+ * whose driver does not read while closed. */
+gsize cuse_tty_rx(CuseTty *t, const guint8 *data, gsize len);
+/* Output for the device: at most max bytes into buf, in flight until
+ * cuse_tty_tx_done(); cuse_tty_tx_ready() says how many there are. */
+gsize cuse_tty_tx_pull(CuseTty *t, guint8 *buf, gsize max);
+gsize cuse_tty_tx_ready(CuseTty *t);
+/* n pulled bytes reached the device, were discarded or lost: their room is
+ * the writers' again. */
+void cuse_tty_tx_done(CuseTty *t, gsize n);
+/* Modem status from the device.  TRUE when DCD dropped without CLOCAL: the
+ * files open now were hung up (as n_tty), their output dropped. */
+gboolean cuse_tty_modem_status(CuseTty *t, const struct serial_status *st);
+/* The line settings the device should have, and what its driver reported it
+ * runs instead (written into the termios: tty_core_line_reported). */
+void cuse_tty_get_line(CuseTty *t, struct serial_line *l);
+void cuse_tty_line_reported(CuseTty *t, const struct serial_line *l);
 
 /*
  * The device was lost or reset.  Default: files open now are hung up as on

@@ -17,10 +17,13 @@
  * Flow control: received payload goes to the rx callback, which returns how
  * many bytes it took.  Whatever it did not take is held here and no read is
  * resubmitted until serial_port_rx_resume(); memory is therefore bounded by
- * rx_urbs * rx_urb_size.  Writes are accepted up to tx_limit bytes queued or
- * in flight; tx_progress says when bytes are confirmed by the device (room
- * again).  On a link loss, unconfirmed and queued writes are dropped and
- * reported once through tx_failed: they are never re-sent.
+ * rx_urbs * rx_urb_size.  The port keeps no write queue of its own: the
+ * owner's queue is the only one, and whenever a bulk-OUT URB is free the
+ * port asks tx_pull for bytes, which go straight into the connection's send
+ * buffer and are in flight from then on, until tx_done (confirmed by the
+ * device, or discarded by serial_port_flush_tx) or tx_failed (the link fell
+ * first: they are never re-sent).  Bytes the owner still holds when the link
+ * falls stay the owner's, and go out after the reconnect unless it drops them.
  */
 #ifndef SERIAL_PORT_H
 #define SERIAL_PORT_H
@@ -35,7 +38,6 @@ typedef struct {
 	gsize rx_urb_size; /* bytes each, rounded up to wMaxPacketSize (default 16384) */
 	guint tx_urbs;     /* bulk-OUT writes in flight (default 16) */
 	gsize tx_urb_size; /* bytes each at most (default 16384) */
-	gsize tx_limit;    /* queued + in flight (default 65536) */
 } SerialPortConfig;
 
 void serial_port_config_init(SerialPortConfig *cfg);
@@ -45,9 +47,16 @@ typedef struct _SerialPort SerialPort;
 typedef struct {
 	/* Payload bytes from the device, in order; return how many were taken. */
 	gsize (*rx)(SerialPort *p, const guint8 *data, gsize len, gpointer user);
-	/* `confirmed` more bytes reached the device, `discarded` were dropped
-	 * by serial_port_flush_tx(); room may be available. */
-	void (*tx_progress)(SerialPort *p, gsize confirmed, gsize discarded, gpointer user);
+	/* A bulk-OUT URB is free: copy at most max bytes of the owner's queue
+	 * to buf and return how many (0: nothing now; call serial_port_tx_kick
+	 * when there is).  Must not call into the port. */
+	gsize (*tx_pull)(SerialPort *p, guint8 *buf, gsize max, gpointer user);
+	/* Bytes tx_pull would give now (a write that ends on a packet boundary
+	 * with nothing behind it gets an explicit zero-length packet). */
+	gsize (*tx_ready)(SerialPort *p, gpointer user);
+	/* `confirmed` more pulled bytes reached the device, `discarded` were
+	 * cancelled by serial_port_flush_tx(). */
+	void (*tx_done)(SerialPort *p, gsize confirmed, gsize discarded, gpointer user);
 	/* `lost` written bytes were not confirmed before the link fell (or the
 	 * device refused them) and are dropped. */
 	void (*tx_failed)(SerialPort *p, gsize lost, gpointer user);
@@ -74,15 +83,14 @@ gboolean serial_port_is_up(SerialPort *p);
 const struct serial_function *serial_port_get_function(SerialPort *p);
 const struct serial_driver *serial_port_get_driver(SerialPort *p);
 
-/* Queue bytes; returns how many were accepted (0 when full or not up). */
-gsize serial_port_write(SerialPort *p, const guint8 *data, gsize len);
-/* Bytes queued or in flight, not yet confirmed. */
-gsize serial_port_tx_pending(SerialPort *p);
-gsize serial_port_tx_room(SerialPort *p);
-/* Drop queued writes and cancel the ones in flight (TCFLSH TCOFLUSH); the
- * dropped bytes are reported as `discarded` through tx_progress (queued
- * ones at once, in-flight ones when the server confirms the unlink; a write
- * that completed first counts as confirmed). */
+/* The owner has bytes for tx_pull: fill the free bulk-OUT URBs (at once,
+ * never calling back from inside). */
+void serial_port_tx_kick(SerialPort *p);
+/* Pulled bytes not yet confirmed or failed. */
+gsize serial_port_tx_inflight(SerialPort *p);
+/* Cancel the writes in flight (TCFLSH TCOFLUSH; the owner drops its own
+ * queue): reported as `discarded` through tx_done when the server confirms
+ * the unlink (a write that completed first counts as confirmed). */
 void serial_port_flush_tx(SerialPort *p);
 
 /* The consumer has room again: deliver held bytes, restart reads. */
@@ -122,7 +130,8 @@ gboolean serial_port_get_reported_line(SerialPort *p, struct serial_line *l);
 /* Statistics. */
 typedef struct {
 	guint64 rx_bytes, tx_bytes, tx_lost;
-	gsize rx_held_max; /* most bytes ever held for a slow consumer */
+	gsize rx_held_max;     /* most bytes ever held for a slow consumer */
+	gsize tx_inflight_max; /* most bytes ever in flight */
 	guint rx_errors, tx_errors, stalls, setups;
 } SerialPortStats;
 void serial_port_get_stats(SerialPort *p, SerialPortStats *st);

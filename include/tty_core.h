@@ -44,7 +44,7 @@
 #include "serial_drv.h"
 
 #define TTY_CORE_RX_DEFAULT 65536u /* bytes of received, processed input */
-#define TTY_CORE_TX_DEFAULT 16384u /* bytes queued + in flight towards the device */
+#define TTY_CORE_TX_DEFAULT 65536u /* bytes queued + in flight towards the device */
 #define TTY_CORE_MAX_CANON  4095u  /* longest canonical line being edited (as n_tty) */
 
 /* Returned by read/write/drain/miwait: the operation was queued and will
@@ -237,6 +237,13 @@ int tty_core_flow(struct tty_core *c, int action, uint64_t now);
  * -ENOENT if the token is unknown (already completed).
  */
 ssize_t tty_core_cancel(struct tty_core *c, void *token, uint64_t now);
+/*
+ * The caller moved a pending read's or write's buffer to buf (all of it,
+ * the bytes done so far included), e.g. out of a request buffer that does
+ * not outlive the call that queued it.  0, or -ENOENT for an unknown token.
+ */
+int tty_core_move_buffer(struct tty_core *c, void *token, void *buf);
+
 /* Current readiness; registers token (if non-NULL) for one poll_notify. */
 unsigned int tty_core_poll(struct tty_core *c, void *token);
 

@@ -116,6 +116,19 @@ void usbip_conn_set_closed_func(UsbipConn *c, UsbipConnClosedFunc fn, gpointer u
 guint32 usbip_conn_submit(UsbipConn *c, guint8 ep_addr, const guint8 *setup, const guint8 *data,
                           gsize len, gint interval, UsbipUrbFunc cb, gpointer user);
 
+/*
+ * Submit a bulk or interrupt OUT URB whose payload the caller writes straight
+ * into the connection's send buffer: fill(buf, max, fill_user) copies at
+ * most max bytes to buf and returns how many (those bytes are then in
+ * flight).  *len gets that count.  Returns the seqnum, or 0 (no callback
+ * then) when fill gave nothing, the connection is closed or the arguments
+ * are invalid (ep_addr must be an OUT endpoint other than 0, max at most
+ * USBIP_CONN_MAX_URB).  fill must not call back into the connection.
+ */
+typedef gsize (*UsbipFillFunc)(guint8 *buf, gsize max, gpointer fill_user);
+guint32 usbip_conn_submit_fill(UsbipConn *c, guint8 ep_addr, gsize max, UsbipFillFunc fill,
+                               gpointer fill_user, gsize *len, UsbipUrbFunc cb, gpointer user);
+
 /* Ask the server to cancel a pending URB.  Its callback then runs with
  * -ECONNRESET; or with its real result if it completed first; or, when the
  * server says the URB finished just before the unlink (RET_UNLINK status 0

@@ -203,7 +203,7 @@ static gboolean cat_idle_cb(gpointer user)
 	CatCtx *c = user;
 	c->idle_timer = 0;
 	/* Quiet for long enough after stdin ended and all writes landed. */
-	if (c->in_eof && serial_port_tx_pending(c->port) == 0) {
+	if (c->in_eof && serial_port_tx_inflight(c->port) == 0) {
 		cat_stop(c, 0);
 		return G_SOURCE_REMOVE;
 	}
@@ -265,16 +265,27 @@ static gsize cat_rx(SerialPort *p, const guint8 *data, gsize len, gpointer user)
 
 static gboolean cat_stdin_cb(gint fd, GIOCondition cond, gpointer user);
 
-static void cat_pump(CatCtx *c)
+/* Read stdin again once the port has taken all of the last read. */
+static void cat_want_input(CatCtx *c)
 {
-	while (c->in_off < c->in_len) {
-		gsize n = serial_port_write(c->port, c->inbuf + c->in_off, c->in_len - c->in_off);
-		if (n == 0)
-			break;
-		c->in_off += n;
-	}
-	if (c->in_off == c->in_len && !c->in_eof && !c->in_watch && serial_port_is_up(c->port))
+	if (c->in_off == c->in_len && !c->in_eof && !c->in_watch)
 		c->in_watch = g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP, cat_stdin_cb, c);
+}
+
+/* stdin's bytes are the port's write queue: it pulls them into its URBs */
+static gsize cat_tx_pull(SerialPort *p, guint8 *buf, gsize max, gpointer user)
+{
+	CatCtx *c = user;
+	gsize n = MIN(max, c->in_len - c->in_off);
+	memcpy(buf, c->inbuf + c->in_off, n);
+	c->in_off += n;
+	return n;
+}
+
+static gsize cat_tx_ready(SerialPort *p, gpointer user)
+{
+	CatCtx *c = user;
+	return c->in_len - c->in_off;
 }
 
 static gboolean cat_stdin_cb(gint fd, GIOCondition cond, gpointer user)
@@ -291,13 +302,14 @@ static gboolean cat_stdin_cb(gint fd, GIOCondition cond, gpointer user)
 	}
 	c->in_len = (gsize)n;
 	c->in_off = 0;
-	cat_pump(c);
+	serial_port_tx_kick(c->port);
+	cat_want_input(c);
 	return G_SOURCE_REMOVE;
 }
 
-static void cat_tx_progress(SerialPort *p, gsize confirmed, gsize discarded, gpointer user)
+static void cat_tx_done(SerialPort *p, gsize confirmed, gsize discarded, gpointer user)
 {
-	cat_pump(user);
+	cat_want_input(user); /* the port pulled the rest when the URB freed */
 }
 
 static void cat_tx_failed(SerialPort *p, gsize lost, gpointer user)
@@ -308,9 +320,10 @@ static void cat_tx_failed(SerialPort *p, gsize lost, gpointer user)
 static void cat_link(SerialPort *p, gboolean up, const GError *error, gpointer user)
 {
 	CatCtx *c = user;
-	if (up)
-		cat_pump(c); /* the setup raised DTR/RTS first */
-	else if (error)
+	if (up) {
+		serial_port_tx_kick(c->port); /* the setup raised DTR/RTS first */
+		cat_want_input(c);
+	} else if (error)
 		g_message("link down (%s); reconnecting", error->message);
 }
 
@@ -336,7 +349,9 @@ static void cat_started(GObject *src, GAsyncResult *res, gpointer user)
 	}
 	static const SerialPortCallbacks cb = {
 	    .rx = cat_rx,
-	    .tx_progress = cat_tx_progress,
+	    .tx_pull = cat_tx_pull,
+	    .tx_ready = cat_tx_ready,
+	    .tx_done = cat_tx_done,
 	    .tx_failed = cat_tx_failed,
 	    .link = cat_link,
 	};

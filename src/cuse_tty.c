@@ -63,11 +63,17 @@ struct _CuseTty {
 	struct tty_ioctl_dev dev;
 	guint gen; /* files opened before a link loss have an older gen */
 	guint timer;
+	guint64 timer_deadline; /* of the armed timer (monotonic us) */
 	GHashTable *ops;        /* Op* set: everything still waiting */
 	GHashTable *fx_waiting; /* FxReply* set: device actions not yet done */
 	GHashTable *files;
 	gsize held; /* sum of the ops' held bytes (<= CUSE_TTY_HELD_MAX + floors) */
 };
+
+/* Where a read works until it must wait: a read that finishes at once is
+ * answered from here within the same call (one thread: one read at a time).
+ * The kernel's largest read is 128 KiB; a larger one is a short read. */
+static guint8 read_scratch[131072];
 
 static guint64 now_us(void)
 {
@@ -123,6 +129,8 @@ static gboolean file_hung_up(CuseTty *t, File *f)
 
 /* ---- timers ---- */
 
+static void cuse_tty_sync(CuseTty *t);
+
 static gboolean timer_cb(gpointer user)
 {
 	CuseTty *t = user;
@@ -132,17 +140,23 @@ static gboolean timer_cb(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
-void cuse_tty_sync(CuseTty *t)
+/* Arm the core's next VMIN/VTIME timer after it changed (a timer already set
+ * for the same deadline stays: this runs after every request). */
+static void cuse_tty_sync(CuseTty *t)
 {
 	guint64 deadline;
+	gboolean want = tty_core_next_deadline(t->core, &deadline);
+	if (t->timer && want && deadline == t->timer_deadline)
+		return;
 	if (t->timer) {
 		g_source_remove(t->timer);
 		t->timer = 0;
 	}
-	if (!tty_core_next_deadline(t->core, &deadline))
+	if (!want)
 		return;
 	guint64 now = now_us();
 	guint ms = deadline > now ? (guint)((deadline - now + 999) / 1000) : 0;
+	t->timer_deadline = deadline;
 	t->timer = g_timeout_add(ms, timer_cb, t);
 }
 
@@ -169,8 +183,10 @@ static void op_finish(Op *op, ssize_t result)
 {
 	switch (op->kind) {
 	case OP_READ:
+		/* a read that finished at once did so in the scratch buffer */
 		if (result >= 0)
-			fuse_reply_buf(op->req, (const char *)op->buf, (size_t)result);
+			fuse_reply_buf(op->req, (const char *)(op->buf ? op->buf : read_scratch),
+			               (size_t)result);
 		else
 			reply_error(op->req, result);
 		break;
@@ -416,20 +432,55 @@ static void t_release(fuse_req_t req, struct fuse_file_info *fi)
 	cuse_tty_sync(t);
 }
 
+/*
+ * A read or write that cannot finish at once keeps its data in a buffer of
+ * its own (within the node's budget); until then it works on the request's
+ * own bytes (write) or the shared scratch buffer (read), so the common case
+ * copies nothing extra and allocates no buffer.  Returns the core's result,
+ * or a smaller one when the budget could not hold the whole request (a
+ * short read or write, as a tty may give).
+ */
+static ssize_t op_keep(Op *op, ssize_t r, const void *from, gsize size, gboolean is_read,
+                       gboolean nonblock)
+{
+	CuseTty *t = op->t;
+	if (r != TTY_CORE_PENDING)
+		return r;
+	gsize room = op_alloc(op, size);
+	if (room >= size) {
+		memcpy(op->buf, from, size);
+		tty_core_move_buffer(t->core, op, op->buf);
+		return r;
+	}
+	/* over the budget: what moved so far (answered now, from where it is),
+	 * or a smaller request */
+	ssize_t done = tty_core_cancel(t->core, op, now_us());
+	if (done > 0) {
+		t->held -= op->held;
+		op->held = 0;
+		g_clear_pointer(&op->buf, g_free);
+		return done;
+	}
+	op->len = room;
+	if (is_read)
+		return tty_core_read(t->core, op, op->buf, room, nonblock, now_us());
+	memcpy(op->buf, from, room);
+	return tty_core_write(t->core, op, op->buf, room, nonblock, now_us());
+}
+
 static void t_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	CuseTty *t = fuse_req_userdata(req);
 	File *f = file_of(fi);
+	gboolean nonblock = (fi->flags & O_NONBLOCK) != 0;
 	if (file_hung_up(t, f)) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
 	Op *op = op_new(t, OP_READ, req, f);
-	gsize room = op_alloc(op, size); /* once: MIN() evaluates twice */
-	op->len = MIN(size, room);
-	ssize_t r =
-	    tty_core_read(t->core, op, op->buf, op->len, (fi->flags & O_NONBLOCK) != 0, now_us());
-	op_settle(op, r);
+	op->len = MIN(size, sizeof(read_scratch));
+	ssize_t r = tty_core_read(t->core, op, read_scratch, op->len, nonblock, now_us());
+	op_settle(op, op_keep(op, r, read_scratch, op->len, TRUE, nonblock));
 	cuse_tty_sync(t);
 }
 
@@ -442,16 +493,13 @@ static void t_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 		fuse_reply_err(req, EIO);
 		return;
 	}
+	gboolean nonblock = (fi->flags & O_NONBLOCK) != 0;
 	Op *op = op_new(t, OP_WRITE, req, f);
-	/* the request buffer dies with this callback; a blocked write keeps a
-	 * copy (within the node's budget: then the write is short) */
-	gsize room = op_alloc(op, size);
-	op->len = MIN(size, room);
-	if (op->len)
-		memcpy(op->buf, buf, op->len);
-	ssize_t r =
-	    tty_core_write(t->core, op, op->buf, op->len, (fi->flags & O_NONBLOCK) != 0, now_us());
-	op_settle(op, r);
+	/* the request buffer dies with this callback: only a blocked write
+	 * keeps a copy */
+	op->len = size;
+	ssize_t r = tty_core_write(t->core, op, (const guint8 *)buf, size, nonblock, now_us());
+	op_settle(op, op_keep(op, r, buf, size, FALSE, nonblock));
 	cuse_tty_sync(t);
 }
 
@@ -788,9 +836,50 @@ const char *cuse_tty_get_name(CuseTty *t)
 	return t->name;
 }
 
-struct tty_core *cuse_tty_get_core(CuseTty *t)
+gsize cuse_tty_rx(CuseTty *t, const guint8 *data, gsize len)
 {
-	return t->core;
+	if (tty_core_open_count(t->core) == 0)
+		return len;
+	gsize n = MIN(len, tty_core_rx_room(t->core));
+	if (n)
+		tty_core_rx(t->core, data, n, now_us());
+	cuse_tty_sync(t);
+	return n;
+}
+
+gsize cuse_tty_tx_pull(CuseTty *t, guint8 *buf, gsize max)
+{
+	return tty_core_tx_pull(t->core, buf, max, now_us());
+}
+
+gsize cuse_tty_tx_ready(CuseTty *t)
+{
+	return tty_core_tx_ready(t->core);
+}
+
+void cuse_tty_tx_done(CuseTty *t, gsize n)
+{
+	tty_core_tx_ack(t->core, n, now_us());
+	cuse_tty_sync(t);
+}
+
+gboolean cuse_tty_modem_status(CuseTty *t, const struct serial_status *st)
+{
+	gboolean hang = tty_core_modem_status(t->core, st, now_us()) == TTY_CORE_SS_HANGUP;
+	if (hang)
+		cuse_tty_hangup(t);
+	cuse_tty_sync(t);
+	return hang;
+}
+
+void cuse_tty_get_line(CuseTty *t, struct serial_line *l)
+{
+	tty_core_get_line(t->core, l);
+}
+
+void cuse_tty_line_reported(CuseTty *t, const struct serial_line *l)
+{
+	tty_core_line_reported(t->core, l);
 }
 
 void cuse_tty_hangup(CuseTty *t)

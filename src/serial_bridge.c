@@ -10,73 +10,43 @@
 
 struct _SerialBridge {
 	UsbipDevice *dev;
-	CuseTty *tty;
-	struct tty_core *core;
+	CuseTty *tty; /* owns the tty_core: the bridge only talks to the node */
 	SerialPort *port;
 	GList *fx_runs; /* FxRun* waiting for the device */
-	gsize stale;    /* acks still due for bytes a hangup already forgot */
 	gboolean lost;  /* the link fell since the node was made */
 };
 
-static guint64 now_us(void)
+/* ---- data: tty -> device (the tty's queue is the only one) ---- */
+
+static gsize port_tx_pull(SerialPort *p, guint8 *buf, gsize max, gpointer user)
 {
-	return (guint64)g_get_monotonic_time();
+	SerialBridge *b = user;
+	return cuse_tty_tx_pull(b->tty, buf, max);
 }
 
-/* ---- data: tty -> device ---- */
-
-static void pump_tx(SerialBridge *b)
+static gsize port_tx_ready(SerialPort *p, gpointer user)
 {
-	guint8 buf[16384];
-	/* Pull only what the port takes at once, so the tty keeps the rest
-	 * (and blocks writers) while the device is slow or the link is down. */
-	while (serial_port_is_up(b->port)) {
-		gsize room = MIN(serial_port_tx_room(b->port), sizeof(buf));
-		if (room == 0 || tty_core_tx_ready(b->core) == 0)
-			break;
-		gsize n = tty_core_tx_pull(b->core, buf, room, now_us());
-		if (n == 0)
-			break;
-		gsize took = serial_port_write(b->port, buf, n);
-		if (took < n) {
-			/* cannot happen (n <= room); never lose bytes silently */
-			g_warning("%s: port took %zu of %zu bytes", cuse_tty_get_name(b->tty), took,
-			          n);
-			tty_core_tx_ack(b->core, n - took, now_us());
-		}
-	}
-	cuse_tty_sync(b->tty);
-}
-
-/* Bytes the port is done with (sent, flushed or lost).  Those a hangup
- * already dropped from the tty's count must not be taken off bytes written
- * after it. */
-static void tx_ack(SerialBridge *b, gsize n)
-{
-	gsize skip = MIN(n, b->stale);
-	b->stale -= skip;
-	if (n > skip)
-		tty_core_tx_ack(b->core, n - skip, now_us());
+	SerialBridge *b = user;
+	return cuse_tty_tx_ready(b->tty);
 }
 
 static void tty_tx_kick(CuseTty *t, gpointer user)
 {
-	pump_tx(user);
+	SerialBridge *b = user;
+	serial_port_tx_kick(b->port);
 }
 
-static void port_tx_progress(SerialPort *p, gsize confirmed, gsize discarded, gpointer user)
+static void port_tx_done(SerialPort *p, gsize confirmed, gsize discarded, gpointer user)
 {
 	SerialBridge *b = user;
-	tx_ack(b, confirmed + discarded);
-	pump_tx(b);
+	cuse_tty_tx_done(b->tty, confirmed + discarded);
 }
 
 static void port_tx_failed(SerialPort *p, gsize lost, gpointer user)
 {
 	SerialBridge *b = user;
 	g_message("%s: %zu written bytes were lost with the link", cuse_tty_get_name(b->tty), lost);
-	tx_ack(b, lost);
-	cuse_tty_sync(b->tty);
+	cuse_tty_tx_done(b->tty, lost);
 }
 
 /* ---- data: device -> tty ---- */
@@ -84,15 +54,7 @@ static void port_tx_failed(SerialPort *p, gsize lost, gpointer user)
 static gsize port_rx(SerialPort *p, const guint8 *data, gsize len, gpointer user)
 {
 	SerialBridge *b = user;
-	/* Nobody has the node open: a fresh open starts with empty input, as
-	 * on a tty whose driver does not read while closed. */
-	if (tty_core_open_count(b->core) == 0)
-		return len;
-	gsize n = MIN(len, tty_core_rx_room(b->core));
-	if (n)
-		tty_core_rx(b->core, data, n, now_us());
-	cuse_tty_sync(b->tty);
-	return n;
+	return cuse_tty_rx(b->tty, data, len);
 }
 
 static void tty_rx_space(CuseTty *t, gsize room, gpointer user)
@@ -114,13 +76,9 @@ static void tty_opened(CuseTty *t, guint count, gpointer user)
 static void port_status(SerialPort *p, const struct serial_status *st, gpointer user)
 {
 	SerialBridge *b = user;
-	if (tty_core_modem_status(b->core, st, now_us()) == TTY_CORE_SS_HANGUP) {
-		/* carrier lost: pending output goes, as on a tty hangup */
+	/* carrier lost: the node hung its files up; their output goes too */
+	if (cuse_tty_modem_status(b->tty, st))
 		serial_port_flush_tx(b->port);
-		b->stale = serial_port_tx_pending(b->port);
-		cuse_tty_hangup(b->tty);
-	}
-	cuse_tty_sync(b->tty);
 }
 
 static void port_link(SerialPort *p, gboolean up, const GError *error, gpointer user)
@@ -133,7 +91,7 @@ static void port_link(SerialPort *p, gboolean up, const GError *error, gpointer 
 		if (b->lost)
 			g_log(G_LOG_DOMAIN, level, "%s: device is back", cuse_tty_get_name(b->tty));
 		b->lost = FALSE;
-		pump_tx(b);
+		serial_port_tx_kick(b->port);
 		return;
 	}
 	b->lost = TRUE;
@@ -175,7 +133,7 @@ static void line_done(FxRun *r, int status)
 	struct serial_line rep;
 	if ((status == 0 || status == -EINVAL) && serial_port_get_reported_line(r->b->port, &rep) &&
 	    memcmp(&rep, &r->fx.line, sizeof(rep)) != 0)
-		tty_core_line_reported(r->b->core, &rep);
+		cuse_tty_line_reported(r->b->tty, &rep);
 }
 
 static void fx_step_done(SerialPort *p, int status, gpointer user)
@@ -319,7 +277,9 @@ SerialBridge *serial_bridge_new(UsbipDevice *dev, guint index, const CuseTtyConf
 	};
 	static const SerialPortCallbacks pcb = {
 	    .rx = port_rx,
-	    .tx_progress = port_tx_progress,
+	    .tx_pull = port_tx_pull,
+	    .tx_ready = port_tx_ready,
+	    .tx_done = port_tx_done,
 	    .tx_failed = port_tx_failed,
 	    .status = port_status,
 	    .link = port_link,
@@ -342,11 +302,10 @@ SerialBridge *serial_bridge_new(UsbipDevice *dev, guint index, const CuseTtyConf
 		g_free(b);
 		return NULL;
 	}
-	b->core = cuse_tty_get_core(b->tty);
 	/* As the kernel's probe: the device starts at the tty's default
 	 * settings (9600 8N1) before anybody opens the node. */
 	struct serial_line line;
-	tty_core_get_line(b->core, &line);
+	cuse_tty_get_line(b->tty, &line);
 	serial_port_set_line(b->port, &line, NULL, NULL);
 	return b;
 }

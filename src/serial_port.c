@@ -14,7 +14,6 @@ void serial_port_config_init(SerialPortConfig *cfg)
 	cfg->rx_urb_size = 16384;
 	cfg->tx_urbs = 16;
 	cfg->tx_urb_size = 16384;
-	cfg->tx_limit = 65536;
 }
 
 typedef struct {
@@ -68,9 +67,7 @@ struct _SerialPort {
 	gsize rx_held_off;
 	guint8 *rx_frame_buf; /* rx_size bytes, for drivers that frame their data */
 
-	/* tx */
-	GByteArray *txq;
-	gsize txq_off;
+	/* tx: the owner's queue is the only one; these are the URBs in flight */
 	GQueue tx_inflight; /* TxUrb* in submission order */
 	gsize tx_inflight_bytes;
 
@@ -686,31 +683,9 @@ void serial_port_rx_resume(SerialPort *p)
 
 /* ---- tx ---- */
 
-gsize serial_port_tx_pending(SerialPort *p)
+gsize serial_port_tx_inflight(SerialPort *p)
 {
-	return p->txq->len - p->txq_off + p->tx_inflight_bytes;
-}
-
-gsize serial_port_tx_room(SerialPort *p)
-{
-	gsize pend = serial_port_tx_pending(p);
-	return pend >= p->cfg.tx_limit ? 0 : p->cfg.tx_limit - pend;
-}
-
-gsize serial_port_write(SerialPort *p, const guint8 *data, gsize len)
-{
-	if (!p->up)
-		return 0;
-	gsize n = MIN(len, serial_port_tx_room(p));
-	if (n == 0)
-		return 0;
-	if (p->txq_off > 0 && p->txq_off == p->txq->len) {
-		g_byte_array_set_size(p->txq, 0);
-		p->txq_off = 0;
-	}
-	g_byte_array_append(p->txq, data, (guint)n);
-	tx_kick(p);
-	return n;
+	return p->tx_inflight_bytes;
 }
 
 static void tx_done(UsbipConn *c, const UsbipUrbResult *r, gpointer user)
@@ -730,12 +705,12 @@ static void tx_done(UsbipConn *c, const UsbipUrbResult *r, gpointer user)
 	p->tx_inflight_bytes -= t->len;
 	if (r->status == 0) {
 		p->st.tx_bytes += t->len;
-		if (p->cb.tx_progress)
-			p->cb.tx_progress(p, t->len, 0, p->user);
+		if (p->cb.tx_done && t->len)
+			p->cb.tx_done(p, t->len, 0, p->user);
 	} else if (t->flushed || r->status == -ECONNRESET) {
 		/* discarded on purpose */
-		if (p->cb.tx_progress)
-			p->cb.tx_progress(p, 0, t->len, p->user);
+		if (p->cb.tx_done && t->len)
+			p->cb.tx_done(p, 0, t->len, p->user);
 	} else {
 		p->st.tx_errors++;
 		p->st.tx_lost += t->len;
@@ -750,52 +725,59 @@ static void tx_done(UsbipConn *c, const UsbipUrbResult *r, gpointer user)
 	tx_kick(p);
 }
 
-static gboolean tx_submit(SerialPort *p, const guint8 *data, gsize len)
+static void tx_track(SerialPort *p, guint32 seq, gsize len)
 {
-	guint32 seq = usbip_conn_submit(p->conn, p->f.bulk_out_ep, NULL, data, len, 0, tx_done, p);
-	if (!seq)
-		return FALSE;
 	TxUrb *t = g_new0(TxUrb, 1);
 	t->seqnum = seq;
 	t->len = len;
 	g_queue_push_tail(&p->tx_inflight, t);
 	p->tx_inflight_bytes += len;
-	return TRUE;
+	p->st.tx_inflight_max = MAX(p->st.tx_inflight_max, p->tx_inflight_bytes);
+}
+
+static gsize tx_fill(guint8 *buf, gsize max, gpointer user)
+{
+	SerialPort *p = user;
+	return p->cb.tx_pull(p, buf, max, p->user);
 }
 
 static void tx_kick(SerialPort *p)
 {
-	if (!p->up)
+	static const guint8 none[1];
+	if (!p->up || !p->cb.tx_pull)
 		return;
-	while (p->txq_off < p->txq->len && g_queue_get_length(&p->tx_inflight) < p->cfg.tx_urbs) {
-		gsize n = MIN(p->txq->len - p->txq_off, p->cfg.tx_urb_size);
-		if (!tx_submit(p, p->txq->data + p->txq_off, n))
+	while (g_queue_get_length(&p->tx_inflight) < p->cfg.tx_urbs) {
+		gsize n;
+		guint32 seq = usbip_conn_submit_fill(p->conn, p->f.bulk_out_ep, p->cfg.tx_urb_size,
+		                                     tx_fill, p, &n, tx_done, p);
+		if (!seq)
 			return;
-		p->txq_off += n;
+		tx_track(p, seq, n);
 		/* usbipd-win ignores URB_ZERO_PACKET: when a write ends on a packet
 		 * boundary and nothing follows, end the transfer explicitly. */
-		if (p->txq_off == p->txq->len && p->f.bulk_out_mps && n % p->f.bulk_out_mps == 0)
-			tx_submit(p, NULL, 0);
+		if (p->f.bulk_out_mps && n % p->f.bulk_out_mps == 0 &&
+		    (!p->cb.tx_ready || p->cb.tx_ready(p, p->user) == 0)) {
+			seq = usbip_conn_submit(p->conn, p->f.bulk_out_ep, NULL, none, 0, 0,
+			                        tx_done, p);
+			if (seq)
+				tx_track(p, seq, 0);
+		}
 	}
-	if (p->txq_off == p->txq->len) {
-		g_byte_array_set_size(p->txq, 0);
-		p->txq_off = 0;
-	}
+}
+
+void serial_port_tx_kick(SerialPort *p)
+{
+	tx_kick(p);
 }
 
 void serial_port_flush_tx(SerialPort *p)
 {
-	gsize dropped = p->txq->len - p->txq_off;
-	g_byte_array_set_size(p->txq, 0);
-	p->txq_off = 0;
 	for (GList *l = p->tx_inflight.head; l; l = l->next) {
 		TxUrb *t = l->data;
 		t->flushed = TRUE;
 		if (p->conn)
 			usbip_conn_unlink(p->conn, t->seqnum);
 	}
-	if (dropped && p->cb.tx_progress)
-		p->cb.tx_progress(p, 0, dropped, p->user);
 }
 
 /* ---- interrupt-IN status ---- */
@@ -846,7 +828,6 @@ static void notify_submit(SerialPort *p)
 
 static void port_down(SerialPort *p)
 {
-	gsize queued = p->txq->len - p->txq_off;
 	p->up = FALSE;
 	p->linked = FALSE;
 	if (p->poll_timer) {
@@ -882,14 +863,8 @@ static void port_down(SerialPort *p)
 	/* Callbacks of a closed connection already ran; forget what is left. */
 	g_array_set_size(p->rx_seqs, 0);
 	p->notify_seq = 0;
-	g_byte_array_set_size(p->txq, 0);
-	p->txq_off = 0;
-	if (queued) {
-		p->st.tx_lost += queued;
-		if (p->cb.tx_failed)
-			p->cb.tx_failed(p, queued, p->user);
-	}
-	/* Held rx bytes stay: they were received and must not be lost. */
+	/* Held rx bytes stay: they were received and must not be lost; so do
+	 * the bytes the owner has not handed over yet. */
 }
 
 /* The setup ran: start the pipes and tell the owner. */
@@ -995,7 +970,6 @@ SerialPort *serial_port_new(UsbipDevice *dev, guint index, const SerialPortConfi
 	p->user = user;
 	p->rx_seqs = g_array_new(FALSE, FALSE, sizeof(guint32));
 	p->rx_held = g_byte_array_new();
-	p->txq = g_byte_array_new();
 	g_queue_init(&p->tx_inflight);
 	g_queue_init(&p->ops);
 	p->listener = usbip_device_add_link_listener(dev, on_link, p);
@@ -1029,7 +1003,6 @@ void serial_port_free(SerialPort *p)
 	g_clear_pointer(&p->old_conn, usbip_conn_unref);
 	g_array_unref(p->rx_seqs);
 	g_byte_array_unref(p->rx_held);
-	g_byte_array_unref(p->txq);
 	g_free(p->rx_frame_buf);
 	g_queue_clear_full(&p->tx_inflight, g_free);
 	g_free(p);

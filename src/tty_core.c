@@ -161,8 +161,6 @@ static void set_lines(struct tty_core *c, unsigned int mctrl, bool always, struc
 	mctrl &= TIOCM_DTR | TIOCM_RTS;
 	if (mctrl == c->mctrl && !always)
 		return;
-	if (fx)
-		fx->lines_same = mctrl == c->mctrl;
 	c->mctrl = mctrl;
 	if (fx) {
 		fx->flags |= TTY_FX_LINES;
@@ -1206,8 +1204,9 @@ void tty_core_hangup(struct tty_core *c, uint64_t now)
 	c->hung = true;
 	c->hangup_gen++;
 	rx_reset(c);
+	/* queued output goes; bytes in flight stay counted until the device
+	 * side reports each of them done or lost (exactly once) */
 	flush_output(c);
-	c->inflight = 0; /* the device is gone: late acks are ignored */
 	c->xchar = -1;
 	c->stopped = c->tco_stopped = false;
 	/* re-entrant calls from the callbacks below are deferred to dispatch */
@@ -1523,6 +1522,23 @@ ssize_t tty_core_cancel(struct tty_core *c, void *token, uint64_t now)
 	return r;
 }
 
+int tty_core_move_buffer(struct tty_core *c, void *token, void *buf)
+{
+	for (struct waiter *w = c->readers; w; w = w->next) {
+		if (w->token == token) {
+			w->rbuf = buf;
+			return 0;
+		}
+	}
+	for (struct waiter *w = c->writers; w; w = w->next) {
+		if (w->token == token) {
+			w->wbuf = buf;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 unsigned int tty_core_poll(struct tty_core *c, void *token)
 {
 	unsigned int mask = compute_mask(c);
@@ -1561,7 +1577,10 @@ int tty_core_tiocmset(struct tty_core *c, unsigned int set, unsigned int clear, 
 	set_now(c, now);
 	/* The drivers see every TIOCMSET/BIS/BIC that touches DTR or RTS, the
 	 * usb-serial ones send it even unchanged (cdc-acm does not: lines_same) */
+	unsigned int was = c->mctrl;
 	set_lines(c, (c->mctrl & ~clear) | set, ((set | clear) & (TIOCM_DTR | TIOCM_RTS)) != 0, fx);
+	if (fx)
+		fx->lines_same = c->mctrl == was;
 	return 0;
 }
 

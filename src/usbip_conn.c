@@ -520,6 +520,7 @@ struct _UsbipConn {
 	GHashTable *pending; /* seqnum -> Urb* (owned) */
 	GByteArray *out;
 	gsize out_off;
+	guint corked; /* replies are being dispatched: sends wait for the batch */
 	GSource *out_src;
 	GSource *in_src;
 	guint8 *in;
@@ -665,8 +666,8 @@ static gboolean conn_fail_idle(gpointer user)
 
 static void conn_flush(UsbipConn *c)
 {
-	if (c->send_error)
-		return; /* the link is going down */
+	if (c->send_error || c->corked)
+		return; /* the link is going down / replies are being dispatched */
 	while (c->out_off < c->out->len) {
 		g_autoptr(GError) err = NULL;
 		gssize n = g_socket_send(c->sock, (const gchar *)c->out->data + c->out_off,
@@ -737,6 +738,34 @@ static void conn_queue(UsbipConn *c, const struct usbip_urb_hdr *h, const guint8
 		g_byte_array_append(c->out, data, (guint)len);
 }
 
+/* A new pending URB, its seqnum allocated. */
+static Urb *conn_urb_new(UsbipConn *c, enum usbip_dir dir, gsize len, UsbipUrbFunc cb,
+                         gpointer user)
+{
+	Urb *u = g_new0(Urb, 1);
+	u->seqnum = conn_next_seq(c);
+	u->dir = dir;
+	u->len = len;
+	u->cb = cb;
+	u->user = user;
+	g_hash_table_insert(c->pending, GUINT_TO_POINTER(u->seqnum), u);
+	return u;
+}
+
+static void submit_hdr(UsbipConn *c, struct usbip_urb_hdr *h, const Urb *u, guint8 ep,
+                       gint interval)
+{
+	h->command = USBIP_CMD_SUBMIT;
+	h->seqnum = u->seqnum;
+	h->devid = c->devid;
+	h->direction = u->dir;
+	h->ep = ep;
+	h->u.submit.transfer_flags = u->dir == USBIP_DIR_IN ? USBIP_URB_DIR_IN : 0;
+	h->u.submit.transfer_buffer_length = (int32_t)u->len;
+	h->u.submit.number_of_packets = 0;
+	h->u.submit.interval = interval;
+}
+
 guint32 usbip_conn_submit(UsbipConn *c, guint8 ep_addr, const guint8 *setup, const guint8 *data,
                           gsize len, gint interval, UsbipUrbFunc cb, gpointer user)
 {
@@ -757,25 +786,37 @@ guint32 usbip_conn_submit(UsbipConn *c, guint8 ep_addr, const guint8 *setup, con
 		dir = (setup[0] & 0x80) && wlength ? USBIP_DIR_IN : USBIP_DIR_OUT;
 		memcpy(h.u.submit.setup, setup, 8);
 	}
-	Urb *u = g_new0(Urb, 1);
-	u->seqnum = conn_next_seq(c);
-	u->dir = dir;
-	u->len = len;
-	u->cb = cb;
-	u->user = user;
-	g_hash_table_insert(c->pending, GUINT_TO_POINTER(u->seqnum), u);
-
-	h.command = USBIP_CMD_SUBMIT;
-	h.seqnum = u->seqnum;
-	h.devid = c->devid;
-	h.direction = dir;
-	h.ep = ep;
-	h.u.submit.transfer_flags = dir == USBIP_DIR_IN ? USBIP_URB_DIR_IN : 0;
-	h.u.submit.transfer_buffer_length = (int32_t)len;
-	h.u.submit.number_of_packets = 0;
-	h.u.submit.interval = interval;
+	Urb *u = conn_urb_new(c, dir, len, cb, user);
+	submit_hdr(c, &h, u, ep, interval);
 	conn_queue(c, &h, dir == USBIP_DIR_OUT ? data : NULL, dir == USBIP_DIR_OUT ? len : 0);
 	guint32 seq = u->seqnum;
+	conn_flush(c);
+	return c->closed ? 0 : seq;
+}
+
+guint32 usbip_conn_submit_fill(UsbipConn *c, guint8 ep_addr, gsize max, UsbipFillFunc fill,
+                               gpointer fill_user, gsize *len, UsbipUrbFunc cb, gpointer user)
+{
+	*len = 0;
+	if (c->closed || (ep_addr & 0x80) || (ep_addr & 0x7f) == 0 || (ep_addr & 0x70) ||
+	    max > USBIP_CONN_MAX_URB)
+		return 0;
+	/* the payload goes straight behind its header in the send buffer */
+	guint hdr_at = c->out->len;
+	g_byte_array_set_size(c->out, hdr_at + USBIP_URB_HDR_SIZE + (guint)max);
+	gsize n = fill(c->out->data + hdr_at + USBIP_URB_HDR_SIZE, max, fill_user);
+	if (n == 0 || n > max) {
+		g_byte_array_set_size(c->out, hdr_at);
+		return 0;
+	}
+	g_byte_array_set_size(c->out, hdr_at + USBIP_URB_HDR_SIZE + (guint)n);
+	struct usbip_urb_hdr h = {0};
+	Urb *u = conn_urb_new(c, USBIP_DIR_OUT, n, cb, user);
+	submit_hdr(c, &h, u, ep_addr, 0);
+	gssize hn = usbip_proto_urb_hdr_encode(&h, c->out->data + hdr_at, USBIP_URB_HDR_SIZE);
+	g_assert(hn == USBIP_URB_HDR_SIZE);
+	guint32 seq = u->seqnum;
+	*len = n;
 	conn_flush(c);
 	return c->closed ? 0 : seq;
 }
@@ -1009,12 +1050,17 @@ static gboolean conn_in_ready(GSocket *s, GIOCondition cond, gpointer user)
 	c->in_len += (gsize)n;
 	c->last_rx_us = g_get_monotonic_time();
 	gsize off = 0, need = 0;
+	/* What the callbacks submit goes out in one send after the replies
+	 * (a read resubmitted per completion would be a syscall each). */
+	c->corked++;
 	while (!c->closed) {
 		gssize used = conn_dispatch(c, c->in + off, c->in_len - off, &need);
 		if (used <= 0)
 			break;
 		off += (gsize)used;
 	}
+	c->corked--;
+	conn_flush(c);
 	if (!c->closed) {
 		/* Keep the partial message at the start; grow for a large reply. */
 		memmove(c->in, c->in + off, c->in_len - off);

@@ -185,6 +185,9 @@ static void test_defaults(void **state)
 	assert_int_equal(tty_core_open(h->c, false, 0, &fx), 2);
 	assert_int_equal(fx.flags, TTY_FX_OPEN | TTY_FX_LINES);
 	assert_int_equal(fx.line.baud, 9600);
+	/* the lines were up already: still no "same lines" for an open, which
+	 * every driver sends (lines_same is TIOCMSET's) */
+	assert_false(fx.lines_same);
 	assert_int_equal(fx.lines, SERIAL_DTR | SERIAL_RTS);
 	assert_int_equal(tty_core_close(h->c, 0, &fx), 1);
 	assert_int_equal(fx.flags, 0);
@@ -223,7 +226,7 @@ static void test_hupcl_off_and_b0_open(void **state)
 	t.c_cflag &= ~(tcflag_t)HUPCL;
 	assert_int_equal(tty_core_set_termios(h->c, &t, 0, &fx), 0);
 	assert_int_equal(fx.flags, TTY_FX_LINE); /* the driver hears of it ... */
-	assert_true(fx.line_same);                /* ... with nothing new */
+	assert_true(fx.line_same);               /* ... with nothing new */
 	assert_int_equal(tty_core_close(h->c, 0, &fx), 0);
 	assert_int_equal(fx.flags, 0); /* no HUPCL: lines stay */
 	assert_int_equal(tty_core_tiocmget(h->c) & (TIOCM_DTR | TIOCM_RTS), TIOCM_DTR | TIOCM_RTS);
@@ -1463,6 +1466,31 @@ static void test_break_input(void **state)
 	hfree(h);
 }
 
+/* Bytes in flight when the tty hangs up are still the device's: their late
+ * acks must not be taken off bytes written after the hangup. */
+static void test_inflight_across_hangup(void **state)
+{
+	struct h *h = hnew(0, 0);
+	struct tty_core_fx fx;
+	uint8_t buf[32];
+
+	set_raw(h, 1, 0);
+	assert_int_equal(tty_core_write(h->c, T(0), (const uint8_t *)"0123456789", 10, false, 0),
+	                 10);
+	assert_int_equal(tty_core_tx_pull(h->c, buf, sizeof(buf), 0), 10);
+	tty_core_hangup(h->c, 0);
+	tty_core_unhangup(h->c, 0);
+	assert_int_equal(tty_core_open(h->c, false, 0, &fx), 2);
+	assert_int_equal(tty_core_write(h->c, T(1), (const uint8_t *)"abcde", 5, false, 0), 5);
+	assert_int_equal(tty_core_tx_pull(h->c, buf, sizeof(buf), 0), 5);
+	assert_int_equal(tty_core_outq(h->c), 15);
+	tty_core_tx_ack(h->c, 10, 0); /* the old ten */
+	assert_int_equal(tty_core_outq(h->c), 5);
+	tty_core_tx_ack(h->c, 5, 0);
+	assert_int_equal(tty_core_outq(h->c), 0);
+	hfree(h);
+}
+
 static void test_hangup(void **state)
 {
 	struct h *h = hnew(0, 16);
@@ -1591,6 +1619,7 @@ int main(void)
 	    cmocka_unit_test(test_modem_levels),
 	    cmocka_unit_test(test_line_flow),
 	    cmocka_unit_test(test_line_reported),
+	    cmocka_unit_test(test_inflight_across_hangup),
 	    cmocka_unit_test(test_break_input),
 	    cmocka_unit_test(test_hangup),
 	};
