@@ -45,6 +45,8 @@ typedef struct {
 	gsize tx_size;               /* tty_core tx queue (0: default) */
 	gboolean keep_open_on_reset; /* see cuse_tty_link_lost() */
 	gboolean debug;              /* libfuse debug output */
+	guint dev_major;             /* fixed char major (0: the kernel picks one) */
+	guint dev_minor;             /* minor under a fixed major */
 } CuseTtyConfig;
 
 /*
@@ -58,6 +60,9 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 void cuse_tty_free(CuseTty *t);
 
 gboolean cuse_tty_is_ready(CuseTty *t);
+/* The kernel closed the channel: before readiness this means it refused
+ * the node (the name or, with dev_major, the device number is taken). */
+gboolean cuse_tty_is_closed(CuseTty *t);
 const char *cuse_tty_get_name(CuseTty *t);
 struct tty_core *cuse_tty_get_core(CuseTty *t);
 /* Re-arm VMIN/VTIME timers after the backend changed the core. */

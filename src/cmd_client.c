@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "acm_port.h"
+#include "cli.h"
 #include "uc_error.h"
 #include "usbip_device.h"
 
@@ -121,8 +122,11 @@ int cmd_client_list(const char *server, gboolean json, GError **error)
 		g_autofree char *acm_s = acm < 0   ? g_strdup("?")
 		                         : acm > 0 ? g_strdup_printf("%d", acm)
 		                                   : g_strdup("-");
-		printf("%-12s %04x:%04x %-8s %-6u %-4s %s\n", e->dev.busid, e->dev.idVendor,
-		       e->dev.idProduct, speed_str(e->dev.speed), e->n_intf, acm_s, e->dev.path);
+		/* the server's text may hold control characters: escape it */
+		g_autofree char *busid = cli_escape(e->dev.busid);
+		g_autofree char *path = cli_escape(e->dev.path);
+		printf("%-12s %04x:%04x %-8s %-6u %-4s %s\n", busid, e->dev.idVendor,
+		       e->dev.idProduct, speed_str(e->dev.speed), e->n_intf, acm_s, path);
 	}
 	if (list->len == 0)
 		printf("(the server exports no devices)\n");

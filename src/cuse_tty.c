@@ -620,6 +620,8 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 	g_autofree char *devname = g_strdup_printf("DEVNAME=%s", cfg->name);
 	const char *dev_info[] = {devname};
 	struct cuse_info ci = {
+	    .dev_major = cfg->dev_major,
+	    .dev_minor = cfg->dev_major ? cfg->dev_minor : 0,
 	    .dev_info_argc = 1,
 	    .dev_info_argv = dev_info,
 	    .flags = CUSE_UNRESTRICTED_IOCTL,
@@ -689,6 +691,11 @@ void cuse_tty_free(CuseTty *t)
 gboolean cuse_tty_is_ready(CuseTty *t)
 {
 	return t->ready;
+}
+
+gboolean cuse_tty_is_closed(CuseTty *t)
+{
+	return t->watch == 0;
 }
 
 const char *cuse_tty_get_name(CuseTty *t)
