@@ -244,7 +244,6 @@ DaemonOpts *daemon_opts_new(void)
 	o->servers = g_ptr_array_new_with_free_func((GDestroyNotify)server_free);
 	o->ports = g_ptr_array_new_with_free_func((GDestroyNotify)port_free);
 	o->log = SVC_LOG_AUTO;
-	o->cdi_spec = g_strdup(DAEMON_DEFAULT_CDI_SPEC);
 	o->cuse_path = g_strdup("/dev/cuse");
 	return o;
 }
@@ -834,6 +833,21 @@ static gboolean validate_user(DaemonOpts *o, GError **error)
 	return TRUE;
 }
 
+/* /run/cdi/usbip-cuse.json, or /run/cdi/usbip-cuse-NAME.json for a
+ * configuration file NAME.conf other than usbip-cuse.conf (instances of
+ * usbip-cuse@.service must not overwrite each other's spec). */
+static char *default_cdi_spec(const char *config)
+{
+	if (!config)
+		return g_strdup(DAEMON_DEFAULT_CDI_SPEC);
+	g_autofree char *base = g_path_get_basename(config);
+	if (g_str_has_suffix(base, ".conf"))
+		base[strlen(base) - 5] = 0;
+	if (strcmp(base, "usbip-cuse") == 0 || !name_valid(base, DAEMON_NODE_NAME_MAX))
+		return g_strdup(DAEMON_DEFAULT_CDI_SPEC);
+	return g_strdup_printf("/run/cdi/usbip-cuse-%s.json", base);
+}
+
 gboolean daemon_opts_validate(DaemonOpts *o, GError **error)
 {
 	if (o->ports->len == 0) {
@@ -873,6 +887,8 @@ gboolean daemon_opts_validate(DaemonOpts *o, GError **error)
 		if (!validate_node(o, p, error))
 			return FALSE;
 	}
+	if (!o->cdi_spec)
+		o->cdi_spec = default_cdi_spec(o->config);
 	return validate_unique_nodes(o, error) && validate_user(o, error);
 }
 

@@ -68,7 +68,9 @@ typedef struct {
 	gid_t gid;           /* the user's primary group */
 	SvcLogTarget log;    /* --log / log= */
 	guint major;         /* fixed character major; 0: the kernel picks one */
-	char *cdi_spec;      /* CDI spec path; "" writes none */
+	char *cdi_spec;      /* CDI spec path; "" writes none; NULL until validate
+	                      * picks the default (DAEMON_DEFAULT_CDI_SPEC, or
+	                      * /run/cdi/usbip-cuse-NAME.json for --config NAME.conf) */
 	char *cuse_path;     /* "/dev/cuse" unless testing */
 	gboolean foreground; /* do not detach */
 	gboolean verbose;

@@ -273,6 +273,8 @@ static void test_file_errors(void **state)
 	}
 }
 
+#define SRV_PORT "[server s]\naddress=h\n[port p]\ndevice=1-1\n"
+
 /* The command line's daemon-wide options override [daemon]. */
 static void test_cli_overrides_file(void **state)
 {
@@ -291,6 +293,18 @@ static void test_cli_overrides_file(void **state)
 	assert_int_equal(o->major, 0);
 	assert_string_equal(o->user, "nobody"); /* not overridden: from the file */
 	assert_string_equal(o->config, path);
+	assert_string_equal(o->cdi_spec, "/run/cdi/lab.json");
+	/* without cdi-spec=, the spec is named after the file */
+	g_autoptr(DaemonOpts) o2 = daemon_opts_new();
+	o2->config = g_strdup("/etc/usbip-cuse/lab2.conf");
+	assert_true(daemon_opts_load_data(o2, SRV_PORT, strlen(SRV_PORT), o2->config, &error));
+	assert_true(daemon_opts_validate(o2, &error));
+	assert_string_equal(o2->cdi_spec, "/run/cdi/usbip-cuse-lab2.json");
+	g_autoptr(DaemonOpts) o3 = daemon_opts_new();
+	o3->config = g_strdup("/etc/usbip-cuse/usbip-cuse.conf");
+	assert_true(daemon_opts_load_data(o3, SRV_PORT, strlen(SRV_PORT), o3->config, &error));
+	assert_true(daemon_opts_validate(o3, &error));
+	assert_string_equal(o3->cdi_spec, "/run/cdi/usbip-cuse.json");
 }
 
 static void test_node_names(void **state)
