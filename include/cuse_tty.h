@@ -60,8 +60,10 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 void cuse_tty_free(CuseTty *t);
 
 gboolean cuse_tty_is_ready(CuseTty *t);
-/* The kernel closed the channel: before readiness this means it refused
- * the node (the name or, with dev_major, the device number is taken). */
+/* The kernel closed the channel.  Check it before cuse_tty_is_ready():
+ * libfuse reports readiness once it has sent the CUSE_INIT reply, also when
+ * the kernel then refused the node (its name or, with dev_major, its
+ * device number is taken) and closed the channel. */
 gboolean cuse_tty_is_closed(CuseTty *t);
 const char *cuse_tty_get_name(CuseTty *t);
 struct tty_core *cuse_tty_get_core(CuseTty *t);

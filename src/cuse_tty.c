@@ -695,7 +695,13 @@ gboolean cuse_tty_is_ready(CuseTty *t)
 
 gboolean cuse_tty_is_closed(CuseTty *t)
 {
-	return t->watch == 0;
+	if (t->watch == 0)
+		return TRUE;
+	/* A refused node: the kernel aborts the connection while it takes the
+	 * CUSE_INIT reply (before init_done runs), and an aborted FUSE device
+	 * polls POLLERR at once, before the session source has read it. */
+	struct pollfd p = {.fd = fuse_session_fd(t->se), .events = POLLIN};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
 }
 
 const char *cuse_tty_get_name(CuseTty *t)

@@ -334,13 +334,13 @@ static void refused_error(Daemon *d, const Node *n)
 		return;
 	}
 	g_autofree char *holder = major_holder(d->o->major);
+	g_autofree char *who =
+	    holder ? g_strdup_printf(" (/proc/devices lists major %u as %s)", d->o->major, holder)
+	           : g_strdup("");
 	g_set_error(&d->error, UC_ERROR, UC_ERROR_CUSE,
-	            "the kernel refused /dev/%s as character device %u:%u: %s%s%s (choose another "
-	            "major: 60-63, 120-127 and 240-254 are for local use; /proc/devices lists the "
-	            "taken ones)",
-	            n->name, d->o->major, n->minor,
-	            holder ? "major " : "the major or this minor is taken",
-	            holder ? "is taken by " : "", holder ? holder : "");
+	            "the kernel refused /dev/%s as character device %u:%u: that number is taken%s; "
+	            "choose another major (60-63, 120-127 and 240-254 are for local use)",
+	            n->name, d->o->major, n->minor, who);
 }
 
 /* Wait for CUSE_INIT of every node, at most 10 s. */
@@ -350,11 +350,12 @@ static gboolean ready_poll(gpointer user)
 	gboolean all = TRUE;
 	for (guint i = 0; i < d->nodes->len && !d->error; i++) {
 		Node *n = g_ptr_array_index(d->nodes, i);
-		if (cuse_tty_is_ready(node_tty(n)))
-			continue;
-		all = FALSE;
-		if (cuse_tty_is_closed(node_tty(n)))
+		if (cuse_tty_is_closed(node_tty(n))) {
 			refused_error(d, n);
+			all = FALSE;
+		} else if (!cuse_tty_is_ready(node_tty(n))) {
+			all = FALSE;
+		}
 	}
 	if (!d->error && !all && !d->quitting && g_get_monotonic_time() > d->ready_deadline)
 		g_set_error(&d->error, UC_ERROR, UC_ERROR_CUSE,

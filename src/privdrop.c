@@ -111,6 +111,7 @@ static G_GNUC_NORETURN void keeper_main(int rfd, int nullfd, char *const *paths)
 	dup2(nullfd, 0);
 	dup2(nullfd, 1);
 	dup2(nullfd, 2);
+	/* (a seccomp filter may refuse close_range with any errno) */
 	if (syscall(SYS_close_range, 4u, ~0u, 0u) < 0)
 		for (int fd = 4; fd < 65536; fd++)
 			close(fd);

@@ -12,6 +12,7 @@
 struct _SvcNotify {
 	GSocket *sock;
 	GSocketAddress *addr;
+	gboolean connected; /* sends need no permission on the socket file any more */
 };
 
 SvcNotify *svc_notify_new(GError **error)
@@ -38,6 +39,11 @@ SvcNotify *svc_notify_new(GError **error)
 	g_socket_set_timeout(sock, 5);
 	SvcNotify *n = g_new0(SvcNotify, 1);
 	n->sock = sock;
+	/* Connected now, while the daemon may still be root: write permission
+	 * on the socket file is checked here, not at each send (a manager's
+	 * socket need not be writable by the user the daemon becomes).  If
+	 * nobody listens yet, each send names the address instead. */
+	n->connected = g_socket_connect(sock, addr, NULL, NULL);
 	n->addr = g_steal_pointer(&addr);
 	return n;
 }
@@ -58,7 +64,8 @@ gboolean svc_notify_send(SvcNotify *n, const char *state, GError **error)
 		return TRUE;
 	gsize len = strlen(state);
 	/* a datagram goes whole or not at all; the socket is blocking */
-	gssize sent = g_socket_send_to(n->sock, n->addr, state, len, NULL, error);
+	gssize sent = n->connected ? g_socket_send(n->sock, state, len, NULL, error)
+	                           : g_socket_send_to(n->sock, n->addr, state, len, NULL, error);
 	if (sent < 0)
 		return FALSE;
 	if ((gsize)sent != len) {

@@ -11,8 +11,8 @@
  * for the leading NUL byte).  See sd_notify(3).  Without NOTIFY_SOCKET
  * nothing is sent and nothing fails.
  *
- * The socket is created once (svc_notify_new()) so that sending keeps
- * working after the daemon dropped its privileges.
+ * The socket is created and connected once (svc_notify_new()) so that
+ * sending keeps working after the daemon dropped its privileges.
  */
 #ifndef SVC_NOTIFY_H
 #define SVC_NOTIFY_H
