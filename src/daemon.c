@@ -285,6 +285,13 @@ static gboolean make_nodes(Daemon *d, GError **error)
 	for (guint i = 0; i < d->nodes->len; i++) {
 		Node *n = g_ptr_array_index(d->nodes, i);
 		UsbipDevice *dev = n->att->dev;
+		if (node_files_node_exists(n->name)) {
+			/* another daemon's node: leave its env file alone */
+			g_set_error(error, UC_ERROR, UC_ERROR_CUSE,
+			            "/dev/%s exists already (another usbip-cuse running?)",
+			            n->name);
+			return FALSE;
+		}
 		g_strlcpy(n->busid, usbip_device_get_busid(dev), sizeof(n->busid));
 		svc_log_node_set(n->name, n->att->server->name, n->busid);
 		g_autofree char *text = node_env_text(n);

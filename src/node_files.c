@@ -84,6 +84,12 @@ gboolean node_files_uevent_change(int fd, GError **error)
 	return TRUE;
 }
 
+gboolean node_files_node_exists(const char *node)
+{
+	g_autofree char *p = g_strdup_printf(CUSE_CLASS "/%s", node);
+	return g_file_test(p, G_FILE_TEST_EXISTS);
+}
+
 gboolean node_files_devnum(const char *node, guint *major, guint *minor, GError **error)
 {
 	g_autofree char *p = g_strdup_printf(CUSE_CLASS "/%s/dev", node);

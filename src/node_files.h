@@ -32,6 +32,9 @@ int node_files_uevent_open(const char *node, GError **error);
 /* Write "change" to it. */
 gboolean node_files_uevent_change(int fd, GError **error);
 
+/* Whether a CUSE node of that name exists (/sys/class/cuse/NODE). */
+gboolean node_files_node_exists(const char *node);
+
 /* The node's device number from sysfs. */
 gboolean node_files_devnum(const char *node, guint *major, guint *minor, GError **error);
 

@@ -1,36 +1,39 @@
 #!/bin/sh
-# System test (guest side, run by vm-run): the units as `meson install` puts them, run by a real
-# systemd (the host's, as PID 1 of its own pid, mount and cgroup namespaces in the guest), with
-# all their hardening. usbip-cuse.service reads /etc/usbip-cuse/usbip-cuse.conf (here on a tmpfs
+# System test (guest side, run by vm-run): the units as meson configures them for installation,
+# run by a real systemd (the host's, as PID 1 of its own pid, mount and cgroup namespaces in the
+# guest), with all their hardening. usbip-cuse.service reads /etc/usbip-cuse/usbip-cuse.conf (here on a tmpfs
 # over /etc), becomes active only after READY=1, shows each node's state in its status line,
 # reconnects after a server restart, runs as the configured user, is restarted after a crash,
 # and on `systemctl stop` removes its node and files. A bad configuration fails the start with
 # status 2 and no restart. The template usbip-cuse@NAME.service reads /etc/usbip-cuse/NAME.conf
 # and writes its own CDI spec.
 # For the test only, a drop-in sets DefaultDependencies=no (this minimal manager has no
-# sysinit.target) and sends the daemon's output to a file (there is no journald).
+# sysinit.target), sends the daemon's output to a file (there is no journald) and turns
+# LeakSanitizer off (sanitizer builds: the unit's system call filter forbids its ptrace).
 . "$(dirname "$0")/lib.sh"
 [ -x "$USBIP_CUSE" ] || skip "usbip-cuse not built ($USBIP_CUSE)"
 [ -x /lib/systemd/systemd ] || skip "no /lib/systemd/systemd (Debian package systemd)"
-command -v meson >/dev/null || skip "meson not installed"
 systest_init
 load_modules cuse
 start_mock_server
 
-# --- install, and make /etc and /usr/local writable views for this test
-inst=/tmp/inst
-meson install -C "$BUILD" --destdir $inst --no-rebuild --quiet || fail "meson install failed"
-unitdir=$(cd $inst && find . -name usbip-cuse.service | sed 's,^\.,,; s,/usbip-cuse.service$,,')
-[ -n "$unitdir" ] || fail "no usbip-cuse.service installed"
-prefix_bin=$(sed -n 's,^ExecStart=\(/[^ ]*\)/usbip-cuse .*,\1,p' "$inst$unitdir/usbip-cuse.service")
-log "units in $unitdir, binary in $prefix_bin"
-mkdir -p /run/host-etc "$prefix_bin"
+# --- the units as meson configures them for installation (install-check compares the installed
+# copies), the binary where their ExecStart wants it, a writable /etc view for the configuration
+for u in usbip-cuse.service usbip-cuse@.service; do
+	[ -s "$BUILD/systemd/$u" ] || skip "$u not configured in $BUILD/systemd"
+done
+prefix_bin=$(sed -n 's,^ExecStart=\(/[^ ]*\)/usbip-cuse .*,\1,p' "$BUILD/systemd/usbip-cuse.service")
+[ -d "$prefix_bin" ] || skip "no directory $prefix_bin for the unit's ExecStart on this machine"
+log "ExecStart binary in $prefix_bin"
+mount -t tmpfs tmpfs "$prefix_bin" || fail "cannot mount a tmpfs on $prefix_bin"
+# a copy: PrivateTmp=yes would hide a build tree under /tmp (a CI clone) from the service
+cp "$USBIP_CUSE" "$prefix_bin/usbip-cuse" || fail "cannot copy the binary"
+mkdir -p /run/host-etc
 mount --bind /etc /run/host-etc
 mount -t tmpfs tmpfs /etc
 for f in /run/host-etc/* /run/host-etc/.[!.]*; do
 	[ -e "$f" ] && ln -s "$f" "/etc/${f##*/}"
 done
-mount --bind "$inst$prefix_bin" "$prefix_bin" || fail "cannot put the installed binary in place"
 mkdir -p /etc/usbip-cuse
 cat >/etc/usbip-cuse/usbip-cuse.conf <<EOF
 [daemon]
@@ -52,10 +55,11 @@ printf '[server lab]\naddress=127.0.0.1:3240\n[port p]\ndevice=1-2\nnode=bad/nam
 	>/etc/usbip-cuse/bad.conf
 
 mkdir -p /run/systemd/system
-cp "$inst$unitdir"/usbip-cuse*.service /run/systemd/system/
+cp "$BUILD"/systemd/usbip-cuse*.service /run/systemd/system/
 for u in usbip-cuse.service usbip-cuse@.service; do
 	mkdir -p /run/systemd/system/$u.d
-	printf '[Unit]\nDefaultDependencies=no\n[Service]\nStandardOutput=append:%s\nStandardError=inherit\n' \
+	# (and LeakSanitizer off in sanitizer builds: the filter forbids its ptrace)
+	printf '[Unit]\nDefaultDependencies=no\n[Service]\nStandardOutput=append:%s\nStandardError=inherit\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' \
 		"$SYSTEST_OUT/unit-output.log" >/run/systemd/system/$u.d/test.conf
 done
 printf '[Unit]\nDescription=usbip-cuse test\nDefaultDependencies=no\nWants=usbip-cuse.service\n' \
