@@ -15,13 +15,13 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "acm_port.h"
+#include "serial_port.h"
 #include "usbip_device.h"
 
 typedef struct {
 	GMainLoop *loop;
 	UsbipDevice *dev;
-	AcmPort *port;
+	SerialPort *port;
 	gboolean started_ok;
 	GError *error;
 	const guint8 *tx;
@@ -34,14 +34,14 @@ typedef struct {
 static void pump(Bench *b)
 {
 	while (b->tx_off < b->tx_len) {
-		gsize n = acm_port_write(b->port, b->tx + b->tx_off, b->tx_len - b->tx_off);
+		gsize n = serial_port_write(b->port, b->tx + b->tx_off, b->tx_len - b->tx_off);
 		if (!n)
 			break;
 		b->tx_off += n;
 	}
 }
 
-static gsize on_rx(AcmPort *p, const guint8 *data, gsize len, gpointer user)
+static gsize on_rx(SerialPort *p, const guint8 *data, gsize len, gpointer user)
 {
 	Bench *b = user;
 	for (gsize i = 0; i < len; i++)
@@ -53,9 +53,16 @@ static gsize on_rx(AcmPort *p, const guint8 *data, gsize len, gpointer user)
 	return len;
 }
 
-static void on_progress(AcmPort *p, gsize confirmed, gsize discarded, gpointer user)
+static void on_progress(SerialPort *p, gsize confirmed, gsize discarded, gpointer user)
 {
 	pump(user);
+}
+
+static void on_link(SerialPort *p, gboolean up, const GError *error, gpointer user)
+{
+	Bench *b = user;
+	if (up)
+		g_main_loop_quit(b->loop);
 }
 
 static void started(GObject *src, GAsyncResult *res, gpointer user)
@@ -153,8 +160,10 @@ int main(int argc, char **argv)
 		g_printerr("bench: %s\n", b.error->message);
 		return 1;
 	}
-	static const AcmPortCallbacks cb = {.rx = on_rx, .tx_progress = on_progress};
-	b.port = acm_port_new(b.dev, 0, NULL, &cb, &b);
+	static const SerialPortCallbacks cb = {
+	    .rx = on_rx, .tx_progress = on_progress, .link = on_link};
+	b.port = serial_port_new(b.dev, 0, NULL, &cb, &b);
+	g_main_loop_run(b.loop); /* until the port is set up */
 
 	/* throughput: mib MiB through the loopback, writes and reads in flight */
 	gsize total = (gsize)mib << 20;
@@ -206,7 +215,7 @@ int main(int argc, char **argv)
 	printf("1-byte round trip: median %.0f us, p99 %.0f us, max %.0f us (%d pings)\n",
 	       rtt[pings / 2], rtt[(gsize)((pings - 1) * 0.99)], rtt[pings - 1], pings);
 
-	acm_port_free(b.port);
+	serial_port_free(b.port);
 	usbip_device_free(b.dev);
 	if (child) {
 		kill(child, SIGTERM);

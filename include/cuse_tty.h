@@ -6,8 +6,8 @@
  * It owns a tty_core and answers open/read/write/poll/ioctl/flush/fsync/
  * release from it, with deferred replies for blocked operations, FUSE
  * interrupts (signals) for cancellation, and fuse_lowlevel_notify_poll for
- * poll wake-ups.  Device actions (modem lines, line coding, breaks) go to a
- * backend (acm_bridge); bytes to and from the device are exchanged by the
+ * poll wake-ups.  Device actions (modem lines, line settings, breaks) go to a
+ * backend (serial_bridge); bytes to and from the device are exchanged by the
  * backend with the tty_core directly (tty_core_rx, tty_core_tx_pull, ...),
  * after which it calls cuse_tty_sync().
  *
@@ -35,6 +35,11 @@ typedef struct {
 	void (*tx_kick)(CuseTty *t, gpointer user);
 	/* The core has rx room again. */
 	void (*rx_space)(CuseTty *t, gsize room, gpointer user);
+	/* The node was opened or released: `count` files are open now. */
+	void (*opened)(CuseTty *t, guint count, gpointer user);
+	/* The caller waiting on fx done_data (a timed break) got a signal:
+	 * finish early; done() then runs with -EINTR, maybe later. */
+	void (*fx_interrupt)(CuseTty *t, gpointer done_data, gpointer user);
 } CuseTtyBackend;
 
 typedef struct {
@@ -43,6 +48,7 @@ typedef struct {
 	guint line;                  /* serial_struct.line */
 	gsize rx_size;               /* tty_core rx buffer (0: default 64 KiB) */
 	gsize tx_size;               /* tty_core tx queue (0: default) */
+	guint16 lines_in;            /* modem input levels at start (the driver's, SERIAL_*) */
 	gboolean keep_open_on_reset; /* see cuse_tty_link_lost() */
 	gboolean debug;              /* libfuse debug output */
 	guint dev_major;             /* fixed char major (0: the kernel picks one) */

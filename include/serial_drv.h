@@ -82,17 +82,23 @@ struct serial_line {
 #define SERIAL_EV_MASK    (SERIAL_EV_BREAK | SERIAL_EV_FRAMING | SERIAL_EV_PARITY | SERIAL_EV_OVERRUN)
 
 /* What a status source reported.  `lines` is valid only with has_lines
- * (a notification that carries just events leaves the levels as they are). */
+ * (a notification that carries just events leaves the levels as they are).
+ * Every change of an input level counts once (TIOCGICOUNT, TIOCMIWAIT), as
+ * in the kernel's usb-serial drivers; with ri_event, RI is instead a ring
+ * indication counted once per report that has it set (CDC bRingSignal, as
+ * the kernel's cdc-acm counts it). */
 struct serial_status {
 	bool has_lines;
+	bool ri_event;
 	uint16_t lines;  /* SERIAL_IN_MASK bits */
 	uint16_t events; /* SERIAL_EV_* bits */
 };
 
 /* ---- control transfers ---------------------------------------------------- */
 
-#define SERIAL_XFER_DATA_MAX 16u /* longest OUT data stage a driver sends */
-#define SERIAL_XFERS_MAX     32u /* transfers one operation may queue */
+#define SERIAL_XFER_DATA_MAX   16u /* longest OUT data stage a driver sends */
+#define SERIAL_XFERS_MAX       32u /* transfers one operation may queue */
+#define SERIAL_IDENTIFY_ROUNDS 4u  /* identify rounds per connect (see ops->identify) */
 
 /* The transfer may fail (stall) without failing the operation. */
 #define SERIAL_XFER_OPTIONAL 0x01u
@@ -136,6 +142,10 @@ enum serial_driver_id {
 	SERIAL_DRV_COUNT
 };
 
+/* Words of driver-private state per function (a CP210x shadows its 16-byte
+ * flow-control block and its identification in 5). */
+#define SERIAL_PRIV_WORDS 8u
+
 /* One serial port of a device: what probe finds, owned (as a copy) by the
  * data path, which passes it to every operation.  Endpoint addresses include
  * the 0x80 IN bit; max packet sizes are bytes. */
@@ -155,8 +165,9 @@ struct serial_function {
 	uint16_t notify_mps;
 	uint8_t notify_interval; /* bInterval */
 	/* Driver-private words: learned chip facts, shadowed registers, rx
-	 * framing state.  Zero after probe; kept across reconnects. */
-	uint32_t priv[4];
+	 * framing state.  Zero after probe and at the start of every
+	 * (re)connect (the chip was reset: identify learns again). */
+	uint32_t priv[SERIAL_PRIV_WORDS];
 };
 
 /* Where modem-line levels come from. */
@@ -183,12 +194,26 @@ struct serial_driver {
 	 */
 	int (*probe)(const struct usb_device_desc *dd, const struct usb_config_desc *c,
 	             struct serial_function *out, size_t max);
+	/* Whether a vendor driver handles this VID:PID at all (what a server's
+	 * device list tells before any import).  NULL for the class driver. */
+	bool (*claims)(uint16_t vid, uint16_t pid);
 
 	/* After every (re)connect, before anything else: IN transfers whose
 	 * tagged replies go to absorb (chip identification).  A tagged
 	 * SERIAL_XFER_OPTIONAL transfer that fails reaches absorb with data
-	 * NULL and len 0 (a stall can be the answer).  May be NULL. */
+	 * NULL and len 0 (a stall can be the answer).  May be NULL.
+	 * Rounds: after absorbing a round's replies the data path calls
+	 * identify again, until it queues nothing (at most
+	 * SERIAL_IDENTIFY_ROUNDS rounds; more is -ELOOP), so a question that
+	 * depends on an earlier answer (a CP2102N's firmware version once its
+	 * part number is known) is asked in the next round.  A round may also
+	 * hold OUT transfers an answer depends on (a CH341 is initialised
+	 * before its break register is read, a CP210x interface enabled before
+	 * its flow-control block is read).  The driver keeps its progress in
+	 * priv, which every connect starts at zero (init clears it too). */
 	int (*identify)(const struct serial_function *f, struct serial_xfers *q);
+	/* -EPROTO: an answer the driver cannot work with; the connect fails
+	 * (the question still counts as answered, so identify settles). */
 	int (*absorb)(struct serial_function *f, uint8_t tag, const uint8_t *data, size_t len);
 
 	/* After identify on every (re)connect: put the chip in a known state
@@ -203,7 +228,13 @@ struct serial_driver {
 	                struct serial_xfers *q, uint32_t *actual_baud);
 	/* The full state of the outputs (SERIAL_DTR | SERIAL_RTS). */
 	int (*set_lines)(struct serial_function *f, unsigned lines, struct serial_xfers *q);
-	/* Break on or off (the data path times a break; drivers only switch). */
+	/* Break on or off (the data path times a break; drivers only switch).
+	 * Returns 0, or for a chip that cannot hold a break (CH34x parts
+	 * without a break register, as the kernel's ch341 simulates it) a
+	 * positive number of milliseconds: after the transfers the data path
+	 * writes one 0x00 byte on bulk OUT (sent at the slowest rate the
+	 * transfers selected) and calls set_break(false) no sooner than that
+	 * many milliseconds later, which restores the line settings. */
 	int (*set_break)(struct serial_function *f, bool on, struct serial_xfers *q);
 	/* Discard the chip's buffers (TCFLSH).  May be NULL. */
 	int (*purge)(struct serial_function *f, bool rx, bool tx, struct serial_xfers *q);
@@ -217,7 +248,9 @@ struct serial_driver {
 	int (*status_decode)(const struct serial_function *f, enum serial_status_origin origin,
 	                     const uint8_t *buf, size_t len, struct serial_status *st);
 	/* POLL: the request to read the status; *interval_ms how often while
-	 * the port is open.  May be NULL otherwise. */
+	 * the port is open.  INTERRUPT: if set, read once after init on every
+	 * (re)connect for the levels before the first notification (ch341),
+	 * decoded with SERIAL_ORIGIN_POLL; *interval_ms is 0.  May be NULL. */
 	int (*status_poll)(const struct serial_function *f, struct serial_xfer *x,
 	                   unsigned *interval_ms);
 
@@ -232,10 +265,16 @@ struct serial_driver {
 	                    struct serial_status *st);
 };
 
+/* For messages: what the drivers drive. */
+#define SERIAL_DRV_NAMES "CDC-ACM, FTDI, CP210x, CH34x, PL2303"
+
 /* The driver table, indexed by enum serial_driver_id. */
 const struct serial_driver *serial_drv_get(unsigned id);
 /* Name of a driver id ("?" when out of range). */
 const char *serial_drv_name(unsigned id);
+
+/* The vendor driver that claims vid:pid (enum serial_driver_id), or -ENOENT. */
+int serial_drv_match_ids(uint16_t vid, uint16_t pid);
 
 /*
  * Every serial port of a configuration: vendor drivers first (matched by

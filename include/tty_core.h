@@ -41,7 +41,7 @@
 #include <asm/termbits.h>
 #include <linux/serial.h>
 
-#include "cdc_acm.h"
+#include "serial_drv.h"
 
 #define TTY_CORE_RX_DEFAULT 65536u /* bytes of received, processed input */
 #define TTY_CORE_TX_DEFAULT 16384u /* bytes queued + in flight towards the device */
@@ -72,25 +72,25 @@ struct tty_core_config {
 	size_t tx_size;                 /* 0 = TTY_CORE_TX_DEFAULT; else 16 .. 1 GiB */
 	const struct tty_core_ops *ops; /* may be NULL; copied */
 	void *user;
+	uint16_t lines_in; /* input levels at start: the driver's initial_lines (SERIAL_*) */
 };
 
 /*
- * Device actions a call asks the caller to perform, in this order:
- * SET_CONTROL_LINE_STATE(lines), SET_LINE_CODING(coding), SEND_BREAK.
- * The FLUSH flags are hints (the core has already discarded its bytes).
+ * Device actions a call asks the caller to perform, in this order: the
+ * output lines, the line settings, a break.  The FLUSH flags are hints (the
+ * core has already discarded its bytes).
  */
-#define TTY_FX_LINES       0x01u /* lines: CDC_CTRL_DTR | CDC_CTRL_RTS (wValue) */
-#define TTY_FX_LINE_CODING 0x02u /* coding: new line coding */
-#define TTY_FX_BREAK       0x04u /* break_ms: 0 = off, TTY_BREAK_FOREVER = on, else timed */
-#define TTY_FX_FLUSH_RX    0x08u
-#define TTY_FX_FLUSH_TX    0x10u
-#define TTY_BREAK_FOREVER  UINT32_MAX
-#define TTY_BREAK_MAX_MS   0xfffeu /* longest timed break CDC SEND_BREAK can express */
+#define TTY_FX_LINES      0x01u /* lines: SERIAL_DTR | SERIAL_RTS, the full state */
+#define TTY_FX_LINE       0x02u /* line: new line settings */
+#define TTY_FX_BREAK      0x04u /* break_ms: 0 = off, TTY_BREAK_FOREVER = on, else timed */
+#define TTY_FX_FLUSH_RX   0x08u
+#define TTY_FX_FLUSH_TX   0x10u
+#define TTY_BREAK_FOREVER UINT32_MAX
 
 struct tty_core_fx {
 	unsigned int flags; /* TTY_FX_* */
 	uint16_t lines;
-	struct cdc_line_coding coding;
+	struct serial_line line;
 	uint32_t break_ms; /* milliseconds */
 };
 
@@ -140,8 +140,8 @@ void tty_core_get_termios(const struct tty_core *c, struct termios2 *t);
  * callers converting from struct termios/termio fill the speeds from the
  * current termios first).  Bits locked by TIOCSLCKTRMIOS keep their old
  * values; speeds are recomputed from CBAUD/CIBAUD unless BOTHER.
- * fx: B0 drops DTR|RTS, leaving B0 raises them; TTY_FX_LINE_CODING only
- * when the CDC line coding changed (B0 or a rate of 0 keeps the old rate).
+ * fx: B0 drops DTR|RTS, leaving B0 raises them; TTY_FX_LINE only when the
+ * line settings changed (B0 or a rate of 0 keeps the old rate).
  */
 int tty_core_set_termios(struct tty_core *c, const struct termios2 *t, uint64_t now,
                          struct tty_core_fx *fx);
@@ -151,11 +151,12 @@ void tty_core_set_locked(struct tty_core *c, const struct termios2 *t);
 /* Output / input rate in bits per second from CBAUD/BOTHER (0 for B0). */
 uint32_t tty_core_termios_baud(const struct termios2 *t);
 uint32_t tty_core_termios_ibaud(const struct termios2 *t);
-/* CDC line coding of t (cdc-acm rules: CSTOPB -> 2 stop bits, PARENB/PARODD/
- * CMSPAR -> none/odd/even/mark/space).  -EINVAL if the rate is 0 (B0). */
-int tty_core_termios_to_coding(const struct termios2 *t, struct cdc_line_coding *lc);
-/* The line coding the device should have now (send after (re)attach). */
-void tty_core_get_coding(const struct tty_core *c, struct cdc_line_coding *lc);
+/* Line settings of t: CSTOPB -> 2 stop bits (drivers that have 1.5 for CS5
+ * decide that themselves), PARENB/PARODD/CMSPAR -> none/odd/even/mark/space,
+ * CRTSCTS/IXON/IXOFF -> flow with VSTART/VSTOP.  -EINVAL if the rate is 0 (B0). */
+int tty_core_termios_to_line(const struct termios2 *t, struct serial_line *l);
+/* The line settings the device should have now (send after (re)attach). */
+void tty_core_get_line(const struct tty_core *c, struct serial_line *l);
 
 /* --- input (device -> reader) --------------------------------------------- */
 
@@ -225,21 +226,22 @@ unsigned int tty_core_poll(struct tty_core *c, void *token);
 
 /* --- modem lines and counters --------------------------------------------- */
 
-/* TIOCM_DTR/RTS (ours), TIOCM_CTS (always, as cdc-acm), TIOCM_DSR/CAR/RNG. */
+/* TIOCM_DTR/RTS (ours), TIOCM_CTS/DSR/CAR/RNG (the device's last status). */
 unsigned int tty_core_tiocmget(const struct tty_core *c);
 /* Change DTR/RTS (other bits ignored); fx TTY_FX_LINES only if they changed. */
 int tty_core_tiocmset(struct tty_core *c, unsigned int set, unsigned int clear, uint64_t now,
                       struct tty_core_fx *fx);
 /*
- * A SERIAL_STATE notification (CDC_SS_* bits, host order): updates lines
- * and counters, handles a break (IGNBRK/BRKINT/NUL) and wakes TIOCMIWAIT.
- * Returns TTY_CORE_SS_HANGUP when DCD dropped without CLOCAL (the kernel
- * hangs the tty up then; the caller decides), else 0.
+ * Modem status from the device (serial_drv.h: input levels and line
+ * events): updates the levels and counters, handles a break (IGNBRK/BRKINT/
+ * NUL) and wakes TIOCMIWAIT.  Returns TTY_CORE_SS_HANGUP when DCD dropped
+ * without CLOCAL (the kernel hangs the tty up then; the caller decides),
+ * else 0.  The levels start as tty_core_config.lines_in.
  */
 #define TTY_CORE_SS_HANGUP 1
-int tty_core_serial_state(struct tty_core *c, uint16_t state, uint64_t now);
-/* TIOCMIWAIT: wait for a change of TIOCM_DSR/TIOCM_CD/TIOCM_RNG in mask.
- * Returns TTY_CORE_PENDING, or -EIO if hung up. */
+int tty_core_modem_status(struct tty_core *c, const struct serial_status *st, uint64_t now);
+/* TIOCMIWAIT: wait for a change of TIOCM_DSR/TIOCM_CD/TIOCM_RNG/TIOCM_CTS in
+ * mask.  Returns TTY_CORE_PENDING, or -EIO if hung up. */
 int tty_core_miwait(struct tty_core *c, void *token, unsigned int mask, uint64_t now);
 /* TIOCGICOUNT counters (rx/tx in bytes; tx counts acked bytes). */
 void tty_core_icount(const struct tty_core *c, struct serial_icounter_struct *ic);

@@ -8,7 +8,7 @@
 #include <glib.h>
 
 /* Our G_LOG_DOMAINs, for G_MESSAGES_DEBUG under --verbose. */
-#define UC_LOG_DOMAINS "usbip-cuse usbip-conn usbip-device acm-port acm-bridge cuse-tty"
+#define UC_LOG_DOMAINS "usbip-cuse usbip-conn usbip-device serial-port serial-bridge cuse-tty"
 
 #define UC_ERROR (uc_error_quark())
 GQuark uc_error_quark(void);
@@ -22,7 +22,7 @@ typedef enum {
 	UC_ERROR_IMPORT,       /* import refused for another reason */
 	UC_ERROR_TIMEOUT,      /* a request got no answer in time */
 	UC_ERROR_USB,          /* a USB transfer failed (stall, ...) */
-	UC_ERROR_NOT_ACM,      /* the device has no CDC-ACM function */
+	UC_ERROR_NOT_SERIAL,   /* the device has no serial port we drive */
 	UC_ERROR_SELECTOR,     /* a --device selector is malformed */
 	UC_ERROR_CUSE,         /* /dev/cuse missing or refused */
 	UC_ERROR_USAGE,        /* bad command line or configuration file (exit status 2) */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * usbip_device - one imported USB device with its ACM functions, kept alive
+ * usbip_device - one imported USB device with its serial ports, kept alive
  * across link losses (level 1, GLib/GIO, one GMainContext, no threads).
  *
  * It selects the device on the server (by busid, VID:PID, VID:PID + serial,
@@ -16,7 +16,7 @@
 
 #include <gio/gio.h>
 
-#include "cdc_acm.h"
+#include "serial_drv.h"
 #include "usb_desc.h"
 #include "usbip_conn.h"
 
@@ -86,7 +86,7 @@ const char *usbip_device_get_manufacturer(UsbipDevice *d);
 const char *usbip_device_get_product(UsbipDevice *d);
 const char *usbip_device_get_serial(UsbipDevice *d);
 guint usbip_device_get_n_functions(UsbipDevice *d);
-const struct cdc_acm_function *usbip_device_get_function(UsbipDevice *d, guint i);
+const struct serial_function *usbip_device_get_function(UsbipDevice *d, guint i);
 /* Link losses so far (for tests and statistics). */
 guint usbip_device_get_reconnects(UsbipDevice *d);
 

@@ -400,11 +400,22 @@ static int acm_set_line(struct serial_function *f, const struct serial_line *l,
 	if (rc < 0)
 		return rc;
 	cdc_acm_line_coding_encode(&lc, buf, sizeof(buf));
-	/* cdc-acm has no flow control of its own: CRTSCTS changes nothing */
 	if (actual_baud)
 		*actual_baud = l->baud;
-	return serial_xfers_add(q, CDC_REQTYPE_OUT, CDC_REQ_SET_LINE_CODING, 0, f->intf, buf,
-	                        CDC_LINE_CODING_SIZE);
+	/* As cdc-acm, only a changed coding goes out: CRTSCTS or IXON alone
+	 * change nothing here.  priv[0..1] hold the coding last sent in this
+	 * connection (priv[1] bit 31 marks it valid). */
+	uint32_t packed =
+	    1u << 31 | (uint32_t)lc.data_bits << 16 | (uint32_t)lc.parity << 8 | lc.stop_bits;
+	if (f->priv[1] == packed && f->priv[0] == lc.rate)
+		return 0;
+	rc = serial_xfers_add(q, CDC_REQTYPE_OUT, CDC_REQ_SET_LINE_CODING, 0, f->intf, buf,
+	                      CDC_LINE_CODING_SIZE);
+	if (rc == 0) {
+		f->priv[0] = lc.rate;
+		f->priv[1] = packed;
+	}
+	return rc;
 }
 
 static int acm_set_lines(struct serial_function *f, unsigned lines, struct serial_xfers *q)
@@ -425,6 +436,7 @@ static int acm_set_break(struct serial_function *f, bool on, struct serial_xfers
 uint16_t cdc_acm_serial_state_to_status(uint16_t state, struct serial_status *st)
 {
 	st->has_lines = true;
+	st->ri_event = true;
 	st->lines = SERIAL_CTS | ((state & CDC_SS_DCD) ? SERIAL_DCD : 0) |
 	            ((state & CDC_SS_DSR) ? SERIAL_DSR : 0) | ((state & CDC_SS_RI) ? SERIAL_RI : 0);
 	st->events = (uint16_t)(((state & CDC_SS_BREAK) ? SERIAL_EV_BREAK : 0) |

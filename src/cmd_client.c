@@ -8,14 +8,16 @@
 #include "cmd_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "acm_port.h"
+#include "cdc_acm.h"
 #include "cli.h"
+#include "serial_port.h"
 #include "uc_error.h"
 #include "usbip_device.h"
 
@@ -41,19 +43,32 @@ static const char *speed_str(guint32 s)
 	return s < G_N_ELEMENTS(names) ? names[s] : "unknown";
 }
 
-/* ACM comm interfaces among the interface records (class 2, subclass 2);
- * -1 when the server sent none: Linux lists a device it has not configured
- * yet (bConfigurationValue 0) with no interfaces, so nobody knows. */
-static gint count_acm(const UsbipExported *e)
+/* What a device list tells of a device's serial ports, before any import:
+ * the driver (a vendor driver by VID:PID, else cdc_acm by its interface
+ * records) and how many ports.  ports -1: unknown, because Linux lists a
+ * device it has not configured yet (bConfigurationValue 0) with no
+ * interface records. */
+typedef struct {
+	const char *driver; /* NULL: no serial port we drive (or unknown) */
+	gint ports;
+} ListSerial;
+
+static ListSerial list_serial(const UsbipExported *e)
 {
-	gint n = 0;
-	if (e->n_intf == 0)
-		return -1;
-	for (guint i = 0; i < e->n_intf; i++)
-		if (e->intf[i].bInterfaceClass == CDC_CLASS_COMM &&
-		    e->intf[i].bInterfaceSubClass == CDC_SUBCLASS_ACM)
-			n++;
-	return n;
+	ListSerial r = {NULL, e->n_intf ? 0 : -1};
+	int id = serial_drv_match_ids(e->dev.idVendor, e->dev.idProduct);
+	for (guint i = 0; i < e->n_intf; i++) {
+		const struct usbip_intf *in = &e->intf[i];
+		if (id >= 0 ? in->bInterfaceClass == 0xff
+		            : in->bInterfaceClass == CDC_CLASS_COMM &&
+		                  in->bInterfaceSubClass == CDC_SUBCLASS_ACM)
+			r.ports++;
+	}
+	if (id >= 0)
+		r.driver = serial_drv_name((unsigned)id);
+	else if (r.ports > 0)
+		r.driver = cdc_acm_driver.name;
+	return r;
 }
 
 /* A JSON string literal of text from the server (any bytes). */
@@ -93,7 +108,7 @@ int cmd_client_list(const char *server, gboolean json, GError **error)
 		g_autoptr(GString) s = g_string_new("[");
 		for (guint i = 0; i < list->len; i++) {
 			const UsbipExported *e = g_ptr_array_index(list, i);
-			gint acm = count_acm(e);
+			ListSerial ls = list_serial(e);
 			g_string_append(s, i ? ",\n  {\"busid\": " : "\n  {\"busid\": ");
 			json_string(s, e->dev.busid);
 			g_string_append_printf(
@@ -102,10 +117,14 @@ int cmd_client_list(const char *server, gboolean json, GError **error)
 			    "\"speed\": \"%s\", \"class\": %u, \"interfaces\": %u, ",
 			    e->dev.idVendor, e->dev.idProduct, e->dev.bcdDevice,
 			    speed_str(e->dev.speed), e->dev.bDeviceClass, e->n_intf);
-			if (acm < 0)
-				g_string_append(s, "\"acm_functions\": null, \"path\": ");
+			if (ls.driver)
+				g_string_append_printf(s, "\"driver\": \"%s\", ", ls.driver);
 			else
-				g_string_append_printf(s, "\"acm_functions\": %d, \"path\": ", acm);
+				g_string_append(s, "\"driver\": null, ");
+			if (ls.ports < 0)
+				g_string_append(s, "\"ports\": null, \"path\": ");
+			else
+				g_string_append_printf(s, "\"ports\": %d, \"path\": ", ls.ports);
 			json_string(s, e->dev.path);
 			g_string_append_c(s, '}');
 		}
@@ -113,20 +132,21 @@ int cmd_client_list(const char *server, gboolean json, GError **error)
 		fputs(s->str, stdout);
 		return 0;
 	}
-	printf("%-12s %-9s %-8s %-5s %-4s %s\n", "BUSID", "VID:PID", "SPEED", "IFACES", "ACM",
-	       "PATH");
+	printf("%-12s %-9s %-8s %-6s %-8s %-5s %s\n", "BUSID", "VID:PID", "SPEED", "IFACES",
+	       "DRIVER", "PORTS", "PATH");
 	for (guint i = 0; i < list->len; i++) {
 		const UsbipExported *e = g_ptr_array_index(list, i);
-		gint acm = count_acm(e);
+		ListSerial ls = list_serial(e);
 		/* "?": the server sent no interfaces (device not configured yet) */
-		g_autofree char *acm_s = acm < 0   ? g_strdup("?")
-		                         : acm > 0 ? g_strdup_printf("%d", acm)
-		                                   : g_strdup("-");
+		g_autofree char *ports = ls.ports < 0 ? g_strdup("?")
+		                         : ls.driver  ? g_strdup_printf("%d", ls.ports)
+		                                      : g_strdup("-");
+		const char *driver = ls.driver ? ls.driver : ls.ports < 0 ? "?" : "-";
 		/* the server's text may hold control characters: escape it */
 		g_autofree char *busid = cli_escape(e->dev.busid);
 		g_autofree char *path = cli_escape(e->dev.path);
-		printf("%-12s %04x:%04x %-8s %-6u %-4s %s\n", busid, e->dev.idVendor,
-		       e->dev.idProduct, speed_str(e->dev.speed), e->n_intf, acm_s, path);
+		printf("%-12s %04x:%04x %-8s %-6u %-8s %-5s %s\n", busid, e->dev.idVendor,
+		       e->dev.idProduct, speed_str(e->dev.speed), e->n_intf, driver, ports, path);
 	}
 	if (list->len == 0)
 		printf("(the server exports no devices)\n");
@@ -135,10 +155,32 @@ int cmd_client_list(const char *server, gboolean json, GError **error)
 
 /* ---- cat ---- */
 
+/* stdin and stdout are non-blocking while cat runs (restored at the end), so
+ * that neither a stalled consumer nor a quiet producer blocks the main loop:
+ * signals and the device are always served. */
+typedef struct {
+	int fd;
+	int flags; /* to restore, or -1 */
+} FdMode;
+
+static void fd_nonblock(FdMode *m, int fd)
+{
+	m->fd = fd;
+	m->flags = fcntl(fd, F_GETFL);
+	if (m->flags >= 0 && !(m->flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, m->flags | O_NONBLOCK);
+}
+
+static void fd_restore(FdMode *m)
+{
+	if (m->flags >= 0 && !(m->flags & O_NONBLOCK))
+		fcntl(m->fd, F_SETFL, m->flags);
+}
+
 typedef struct {
 	GMainLoop *loop;
 	UsbipDevice *dev;
-	AcmPort *port;
+	SerialPort *port;
 	const CmdCatOptions *opt;
 	GError *error;
 	int status;
@@ -147,10 +189,10 @@ typedef struct {
 	gsize in_len, in_off;
 	gboolean in_eof;
 	guint in_watch;
-	/* device -> stdout */
+	/* device -> stdout: bytes stdout did not take stay in the port */
+	guint out_watch;
 	guint64 received;
 	guint idle_timer;
-	gboolean started;
 } CatCtx;
 
 static void cat_stop(CatCtx *c, int status)
@@ -164,7 +206,7 @@ static gboolean cat_idle_cb(gpointer user)
 	CatCtx *c = user;
 	c->idle_timer = 0;
 	/* Quiet for long enough after stdin ended and all writes landed. */
-	if (c->in_eof && acm_port_tx_pending(c->port) == 0) {
+	if (c->in_eof && serial_port_tx_pending(c->port) == 0) {
 		cat_stop(c, 0);
 		return G_SOURCE_REMOVE;
 	}
@@ -181,15 +223,33 @@ static void cat_rearm_idle(CatCtx *c)
 	c->idle_timer = g_timeout_add(c->opt->idle_ms, cat_idle_cb, c);
 }
 
-static gsize cat_rx(AcmPort *p, const guint8 *data, gsize len, gpointer user)
+static gboolean cat_stdout_cb(gint fd, GIOCondition cond, gpointer user)
+{
+	CatCtx *c = user;
+	c->out_watch = 0;
+	serial_port_rx_resume(c->port);
+	return G_SOURCE_REMOVE;
+}
+
+static gsize cat_rx(SerialPort *p, const guint8 *data, gsize len, gpointer user)
 {
 	CatCtx *c = user;
 	gsize off = 0;
-	/* stdout is blocking; a slow reader slows the device, no data is lost */
+	if (c->error)
+		return len; /* stopping: stdout is gone */
+	if (c->opt->bytes && c->received + len > c->opt->bytes)
+		len = (gsize)(c->opt->bytes - c->received); /* the rest is not ours */
 	while (off < len) {
 		ssize_t n = write(STDOUT_FILENO, data + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			/* the reader is slow: the port holds the rest, reads pause */
+			if (!c->out_watch)
+				c->out_watch = g_unix_fd_add(STDOUT_FILENO, G_IO_OUT | G_IO_ERR,
+				                             cat_stdout_cb, c);
+			break;
+		}
 		if (n <= 0) {
 			g_set_error(&c->error, G_IO_ERROR, g_io_error_from_errno(errno),
 			            "writing to stdout: %s", g_strerror(errno));
@@ -198,11 +258,12 @@ static gsize cat_rx(AcmPort *p, const guint8 *data, gsize len, gpointer user)
 		}
 		off += (gsize)n;
 	}
-	c->received += len;
-	cat_rearm_idle(c);
+	c->received += off;
+	if (off)
+		cat_rearm_idle(c);
 	if (c->opt->bytes && c->received >= c->opt->bytes)
 		cat_stop(c, 0);
-	return len;
+	return off;
 }
 
 static gboolean cat_stdin_cb(gint fd, GIOCondition cond, gpointer user);
@@ -210,12 +271,12 @@ static gboolean cat_stdin_cb(gint fd, GIOCondition cond, gpointer user);
 static void cat_pump(CatCtx *c)
 {
 	while (c->in_off < c->in_len) {
-		gsize n = acm_port_write(c->port, c->inbuf + c->in_off, c->in_len - c->in_off);
+		gsize n = serial_port_write(c->port, c->inbuf + c->in_off, c->in_len - c->in_off);
 		if (n == 0)
 			break;
 		c->in_off += n;
 	}
-	if (c->in_off == c->in_len && !c->in_eof && !c->in_watch && acm_port_is_up(c->port))
+	if (c->in_off == c->in_len && !c->in_eof && !c->in_watch && serial_port_is_up(c->port))
 		c->in_watch = g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP, cat_stdin_cb, c);
 }
 
@@ -237,29 +298,29 @@ static gboolean cat_stdin_cb(gint fd, GIOCondition cond, gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
-static void cat_tx_progress(AcmPort *p, gsize confirmed, gsize discarded, gpointer user)
+static void cat_tx_progress(SerialPort *p, gsize confirmed, gsize discarded, gpointer user)
 {
 	cat_pump(user);
 }
 
-static void cat_tx_failed(AcmPort *p, gsize lost, gpointer user)
+static void cat_tx_failed(SerialPort *p, gsize lost, gpointer user)
 {
 	g_warning("%zu written bytes were lost when the link fell", lost);
 }
 
-static void cat_link(AcmPort *p, gboolean up, const GError *error, gpointer user)
+static void cat_link(SerialPort *p, gboolean up, const GError *error, gpointer user)
 {
 	CatCtx *c = user;
 	if (up)
-		cat_pump(c);
+		cat_pump(c); /* the setup raised DTR/RTS first */
 	else if (error)
 		g_message("link down (%s); reconnecting", error->message);
 }
 
-static void cat_lc_done(AcmPort *p, int status, gpointer user)
+static void cat_line_done(SerialPort *p, int status, gpointer user)
 {
-	if (status < 0)
-		g_warning("SET_LINE_CODING failed: %s", g_strerror(-status));
+	if (status < 0 && status != -ENOTCONN)
+		g_warning("the line settings: %s", g_strerror(-status));
 }
 
 static void cat_started(GObject *src, GAsyncResult *res, gpointer user)
@@ -270,23 +331,24 @@ static void cat_started(GObject *src, GAsyncResult *res, gpointer user)
 		return;
 	}
 	if (usbip_device_get_n_functions(c->dev) <= c->opt->function) {
-		g_set_error(&c->error, UC_ERROR, UC_ERROR_NOT_ACM,
-		            "the device has %u ACM function(s); there is no function %u",
+		g_set_error(&c->error, UC_ERROR, UC_ERROR_NOT_SERIAL,
+		            "the device has %u serial port(s); there is no port %u",
 		            usbip_device_get_n_functions(c->dev), c->opt->function);
 		cat_stop(c, 1);
 		return;
 	}
-	static const AcmPortCallbacks cb = {
+	static const SerialPortCallbacks cb = {
 	    .rx = cat_rx,
 	    .tx_progress = cat_tx_progress,
 	    .tx_failed = cat_tx_failed,
 	    .link = cat_link,
 	};
-	c->port = acm_port_new(c->dev, c->opt->function, NULL, &cb, c);
-	struct cdc_line_coding lc = {.rate = c->opt->baud, .data_bits = 8};
-	acm_port_set_line_coding(c->port, &lc, cat_lc_done, c);
-	acm_port_set_control_lines(c->port, CDC_CTRL_DTR | CDC_CTRL_RTS, NULL, NULL);
-	cat_pump(c);
+	c->port = serial_port_new(c->dev, c->opt->function, NULL, &cb, c);
+	/* Asked for before the port's setup runs: the setup sends them (once),
+	 * DTR/RTS up before any data moves, as the kernel raises them on open. */
+	const struct serial_line line = {.baud = c->opt->baud, .data_bits = 8};
+	serial_port_set_line(c->port, &line, cat_line_done, c);
+	serial_port_set_lines(c->port, SERIAL_DTR | SERIAL_RTS, NULL, NULL);
 	cat_rearm_idle(c);
 }
 
@@ -300,8 +362,11 @@ int cmd_client_cat(const char *server, const UsbipSelector *sel, const CmdCatOpt
                    GError **error)
 {
 	CatCtx c = {.opt = opt, .loop = g_main_loop_new(NULL, FALSE)};
+	FdMode in_mode, out_mode;
 	/* a closed stdout is an error to report, not a signal to die of */
 	signal(SIGPIPE, SIG_IGN);
+	fd_nonblock(&in_mode, STDIN_FILENO);
+	fd_nonblock(&out_mode, STDOUT_FILENO);
 	c.dev = usbip_device_new(server, sel, NULL);
 	guint sig1 = g_unix_signal_add(SIGINT, cat_signal, &c);
 	guint sig2 = g_unix_signal_add(SIGTERM, cat_signal, &c);
@@ -311,12 +376,16 @@ int cmd_client_cat(const char *server, const UsbipSelector *sel, const CmdCatOpt
 	g_source_remove(sig2);
 	if (c.in_watch)
 		g_source_remove(c.in_watch);
+	if (c.out_watch)
+		g_source_remove(c.out_watch);
 	if (c.idle_timer)
 		g_source_remove(c.idle_timer);
 	/* The port first: it unregisters from the device and forgets its URBs. */
-	acm_port_free(c.port);
+	serial_port_free(c.port);
 	usbip_device_free(c.dev);
 	g_main_loop_unref(c.loop);
+	fd_restore(&in_mode);
+	fd_restore(&out_mode);
 	if (c.error)
 		g_propagate_error(error, c.error);
 	return c.status;

@@ -13,8 +13,8 @@ GPtrArray *cmd_client_list_sync(const char *server, GError **error);
 int cmd_client_list(const char *server, gboolean json, GError **error);
 
 typedef struct {
-	guint function; /* ACM function index in the device */
-	guint baud;     /* line coding sent after attach (8N1) */
+	guint function; /* serial port index in the device */
+	guint baud;     /* line rate set after attach (8N1) */
 	guint idle_ms;  /* exit after stdin EOF + this long without data (0: never) */
 	guint64 bytes;  /* exit after receiving this many bytes (0: no limit) */
 } CmdCatOptions;

@@ -54,7 +54,8 @@ struct _CuseTty {
 	struct tty_ioctl_dev dev;
 	guint gen; /* files opened before a link loss have an older gen */
 	guint timer;
-	GHashTable *ops; /* Op* set: everything still waiting */
+	GHashTable *ops;        /* Op* set: everything still waiting */
+	GHashTable *fx_waiting; /* FxReply* set: device actions not yet done */
 	GHashTable *files;
 };
 
@@ -229,6 +230,7 @@ static void op_settle(Op *op, ssize_t r)
 typedef struct {
 	fuse_req_t req;
 	enum { FX_REPLY_OPEN, FX_REPLY_ERR, FX_REPLY_IOCTL } how;
+	gboolean interruptible; /* an interrupt function is registered on req */
 	struct fuse_file_info fi;
 	int ret;
 	guint8 *out;
@@ -239,6 +241,10 @@ typedef struct {
 static void fx_reply(CuseTty *t, int status, gpointer data)
 {
 	FxReply *r = data;
+	g_hash_table_remove(t->fx_waiting, r);
+	/* the reply frees req: no interrupt may find it after this */
+	if (r->interruptible)
+		fuse_req_interrupt_func(r->req, NULL, NULL);
 	switch (r->how) {
 	case FX_REPLY_OPEN:
 		/* The lines are remembered and replayed when the device comes
@@ -261,12 +267,28 @@ static void fx_reply(CuseTty *t, int status, gpointer data)
 	g_free(r);
 }
 
+static void fx_interrupt_cb(fuse_req_t req, void *data)
+{
+	CuseTty *t = fuse_req_userdata(req);
+	if (g_hash_table_contains(t->fx_waiting, data) && t->be.fx_interrupt)
+		t->be.fx_interrupt(t, data, t->user);
+}
+
 static void do_fx(CuseTty *t, const struct tty_core_fx *fx, FxReply *r)
 {
-	if (fx->flags && t->be.fx)
-		t->be.fx(t, fx, fx_reply, r, t->user);
-	else
+	if (!fx->flags || !t->be.fx) {
 		fx_reply(t, 0, r);
+		return;
+	}
+	g_hash_table_add(t->fx_waiting, r);
+	t->be.fx(t, fx, fx_reply, r, t->user);
+	/* A timed break sleeps, interruptibly as the kernel's send_break.
+	 * (The function runs at once if a signal came already.) */
+	if (g_hash_table_contains(t->fx_waiting, r) && r->how == FX_REPLY_IOCTL &&
+	    (fx->flags & TTY_FX_BREAK) && fx->break_ms != 0 && fx->break_ms != TTY_BREAK_FOREVER) {
+		r->interruptible = TRUE;
+		fuse_req_interrupt_func(r->req, fx_interrupt_cb, r);
+	}
 }
 
 /* ---- file operations ---- */
@@ -308,6 +330,8 @@ static void t_open(fuse_req_t req, struct fuse_file_info *fi)
 	r->fi = *fi;
 	r->file = f;
 	do_fx(t, &fx, r);
+	if (t->be.opened)
+		t->be.opened(t, (guint)rc, t->user);
 	cuse_tty_sync(t);
 }
 
@@ -322,11 +346,13 @@ static void t_release(fuse_req_t req, struct fuse_file_info *fi)
 	}
 	g_hash_table_remove(t->files, f);
 	g_free(f);
-	tty_core_close(t->core, now_us(), &fx);
+	int left = tty_core_close(t->core, now_us(), &fx);
 	FxReply *r = g_new0(FxReply, 1);
 	r->req = req;
 	r->how = FX_REPLY_ERR;
 	do_fx(t, &fx, r);
+	if (t->be.opened && left >= 0)
+		t->be.opened(t, (guint)left, t->user);
 	cuse_tty_sync(t);
 }
 
@@ -601,12 +627,14 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 	t->be = *be;
 	t->user = user;
 	t->ops = g_hash_table_new(NULL, NULL);
+	t->fx_waiting = g_hash_table_new(NULL, NULL);
 	t->files = g_hash_table_new(NULL, NULL);
 	struct tty_core_config cc = {
 	    .rx_size = cfg->rx_size,
 	    .tx_size = cfg->tx_size,
 	    .ops = &core_ops,
 	    .user = t,
+	    .lines_in = cfg->lines_in,
 	};
 	int rc = tty_core_new(&t->core, &cc);
 	if (rc < 0) {
@@ -684,6 +712,7 @@ void cuse_tty_free(CuseTty *t)
 	g_list_free_full(files, g_free);
 	g_hash_table_destroy(t->files);
 	g_hash_table_destroy(t->ops);
+	g_hash_table_destroy(t->fx_waiting);
 	g_free(t->name);
 	g_free(t);
 }

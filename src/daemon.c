@@ -3,7 +3,7 @@
  * The usbip-cuse daemon: parse -> validate -> run.  The options (command
  * line or configuration file, daemon_opts) describe servers and ports; the
  * run attaches every port's device (each on its own server, all on the one
- * GLib main loop), creates one CUSE tty node per serial function, writes
+ * GLib main loop), creates one CUSE tty node per serial port of it, writes
  * what udev and container runtimes read beside the nodes, tells systemd how
  * it is doing, drops root if asked, keeps the nodes alive across link
  * losses and removes everything cleanly on SIGTERM/SIGINT.  No threads of
@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "acm_bridge.h"
+#include "serial_bridge.h"
 #include "cdi_spec.h"
 #include "cli.h"
 #include "daemon_opts.h"
@@ -50,7 +50,7 @@ typedef struct {
 	guint function; /* index among the device's serial functions */
 	char *name;     /* node name under /dev */
 	guint minor;    /* position in node order (the minor under --major) */
-	AcmBridge *bridge;
+	SerialBridge *bridge;
 	int env_fd; /* NODE_FILES_RUN_DIR/NAME.env, open while the node lives */
 	char *env_path;
 	char busid[USBIP_BUSID_SIZE]; /* the bus id the env file names */
@@ -82,12 +82,12 @@ struct Daemon {
 /* bInterfaceNumber that names function f (ID_USB_INTERFACE_NUM, by-id -ifNN). */
 static guint node_intf(UsbipDevice *dev, guint f)
 {
-	return usbip_device_get_function(dev, f)->comm_intf;
+	return usbip_device_get_function(dev, f)->intf;
 }
 
 static CuseTty *node_tty(const Node *n)
 {
-	return acm_bridge_get_tty(n->bridge);
+	return serial_bridge_get_tty(n->bridge);
 }
 
 static gboolean node_create(Daemon *d, Node *n, GError **error)
@@ -103,12 +103,12 @@ static gboolean node_create(Daemon *d, Node *n, GError **error)
 	    .dev_major = d->o->major,
 	    .dev_minor = n->minor,
 	};
-	AcmPortConfig pcfg;
-	acm_port_config_init(&pcfg);
+	SerialPortConfig pcfg;
+	serial_port_config_init(&pcfg);
 	pcfg.rx_urbs = (guint)p->rx_urbs;
 	pcfg.rx_urb_size = (gsize)p->urb_size;
 	pcfg.tx_urb_size = (gsize)p->urb_size;
-	n->bridge = acm_bridge_new(n->att->dev, n->function, &tcfg, &pcfg, error);
+	n->bridge = serial_bridge_new(n->att->dev, n->function, &tcfg, &pcfg, error);
 	return n->bridge != NULL;
 }
 
@@ -302,10 +302,10 @@ static gboolean make_nodes(Daemon *d, GError **error)
 			return FALSE;
 		const struct usb_device_desc *desc = usbip_device_get_descriptor(dev);
 		svc_log_node(G_LOG_LEVEL_MESSAGE, n->name,
-		             "/dev/%s: %s %s %04x:%04x \"%s\" serial \"%s\" function %u", n->name,
+		             "/dev/%s: %s %s %04x:%04x \"%s\" serial \"%s\" port %u (%s)", n->name,
 		             n->att->server->address, n->busid, desc->idVendor, desc->idProduct,
-		             usbip_device_get_product(dev), usbip_device_get_serial(dev),
-		             n->function);
+		             usbip_device_get_product(dev), usbip_device_get_serial(dev), n->function,
+		             serial_drv_name(usbip_device_get_function(dev, n->function)->driver));
 	}
 	for (guint i = 0; i < d->attached->len; i++) {
 		Attached *a = g_ptr_array_index(d->attached, i);
@@ -447,7 +447,7 @@ static void node_free(Node *n)
 {
 	/* the node first: udev sees it go while the env file still exists */
 	if (n->bridge)
-		acm_bridge_free(n->bridge);
+		serial_bridge_free(n->bridge);
 	if (n->uevent_fd >= 0)
 		close(n->uevent_fd);
 	if (n->env_fd >= 0)

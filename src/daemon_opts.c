@@ -309,8 +309,9 @@ static gboolean port_opt_cb(const char *option, const char *value, gpointer data
 }
 
 static const char summary[] =
-    "Import USB CDC-ACM serial devices from USBIP servers and expose each ACM\n"
-    "function as a tty node /dev/ttyUSBIP0, /dev/ttyUSBIP1, ... through CUSE.\n"
+    "Import USB serial devices (CDC-ACM; FTDI, CP210x, CH34x, PL2303 chips) from\n"
+    "USBIP servers and expose each serial port as a tty node /dev/ttyUSBIP0,\n"
+    "/dev/ttyUSBIP1, ... through CUSE.\n"
     "The nodes stay while the server, network or device is away; the daemon\n"
     "reconnects and sets the device up again.\n"
     "\n"

@@ -8,6 +8,10 @@
 #include <string.h>
 
 #include "cdc_acm.h"
+#include "ch341.h"
+#include "cp210x.h"
+#include "ftdi.h"
+#include "pl2303.h"
 
 int serial_xfers_add_ex(struct serial_xfers *q, uint8_t type, uint8_t request, uint16_t value,
                         uint16_t index, const void *data, uint16_t len, uint8_t flags, uint8_t tag)
@@ -40,7 +44,11 @@ int serial_xfers_add(struct serial_xfers *q, uint8_t type, uint8_t request, uint
 
 /* Vendor drivers register here as they are written; NULL = not built. */
 static const struct serial_driver *const drivers[SERIAL_DRV_COUNT] = {
-    [SERIAL_DRV_CDC_ACM] = &cdc_acm_driver,
+    [SERIAL_DRV_CDC_ACM] = &cdc_acm_driver, /* class driver, tried last */
+    [SERIAL_DRV_FTDI] = &ftdi_driver,       /* ftdi_sio */
+    [SERIAL_DRV_CP210X] = &cp210x_driver,   /* cp210x */
+    [SERIAL_DRV_CH341] = &ch341_driver,     /* ch341 */
+    [SERIAL_DRV_PL2303] = &pl2303_driver,   /* pl2303 */
 };
 
 const struct serial_driver *serial_drv_get(unsigned id)
@@ -52,6 +60,14 @@ const char *serial_drv_name(unsigned id)
 {
 	const struct serial_driver *d = serial_drv_get(id);
 	return d ? d->name : "?";
+}
+
+int serial_drv_match_ids(uint16_t vid, uint16_t pid)
+{
+	for (unsigned id = 0; id < SERIAL_DRV_COUNT; id++)
+		if (drivers[id] && drivers[id]->claims && drivers[id]->claims(vid, pid))
+			return (int)id;
+	return -ENOENT;
 }
 
 int serial_drv_probe(const struct usb_device_desc *dd, const struct usb_config_desc *c,

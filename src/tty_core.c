@@ -33,7 +33,7 @@ struct waiter {
 	uint64_t deadline;
 	/* miwait */
 	unsigned int mask;
-	int dsr, dcd, rng;
+	int dsr, dcd, rng, cts;
 };
 
 struct tty_core {
@@ -42,9 +42,9 @@ struct tty_core {
 
 	struct termios2 t;
 	struct termios2 locked;
-	struct cdc_line_coding coding;
+	struct serial_line line;
 	unsigned int mctrl; /* TIOCM_DTR | TIOCM_RTS we drive */
-	uint16_t ctrlin;    /* last SERIAL_STATE bits */
+	uint16_t lines_in;  /* SERIAL_CTS | SERIAL_DSR | SERIAL_RI | SERIAL_DCD */
 	struct serial_icounter_struct ic;
 
 	/* rx ring: positions are monotonic byte counts, index = pos % rsize.
@@ -164,8 +164,8 @@ static void set_lines(struct tty_core *c, unsigned int mctrl, bool always, struc
 	c->mctrl = mctrl;
 	if (fx) {
 		fx->flags |= TTY_FX_LINES;
-		fx->lines = (uint16_t)(((mctrl & TIOCM_DTR) ? CDC_CTRL_DTR : 0) |
-		                       ((mctrl & TIOCM_RTS) ? CDC_CTRL_RTS : 0));
+		fx->lines = (uint16_t)(((mctrl & TIOCM_DTR) ? SERIAL_DTR : 0) |
+		                       ((mctrl & TIOCM_RTS) ? SERIAL_RTS : 0));
 	}
 }
 
@@ -775,7 +775,8 @@ static bool miwait_fired(const struct tty_core *c, const struct waiter *w)
 {
 	return ((w->mask & TIOCM_DSR) && w->dsr != c->ic.dsr) ||
 	       ((w->mask & TIOCM_CD) && w->dcd != c->ic.dcd) ||
-	       ((w->mask & TIOCM_RI) && w->rng != c->ic.rng);
+	       ((w->mask & TIOCM_RI) && w->rng != c->ic.rng) ||
+	       ((w->mask & TIOCM_CTS) && w->cts != c->ic.cts);
 }
 
 /* Serve everything that can make progress, then report readiness.  Runs
@@ -887,36 +888,31 @@ uint32_t tty_core_termios_ibaud(const struct termios2 *t)
 	return cbaud_rate(cbaud);
 }
 
-int tty_core_termios_to_coding(const struct termios2 *t, struct cdc_line_coding *lc)
+int tty_core_termios_to_line(const struct termios2 *t, struct serial_line *l)
 {
+	static const uint8_t bits[] = {
+	    [CS5 >> 4] = 5, [CS6 >> 4] = 6, [CS7 >> 4] = 7, [CS8 >> 4] = 8};
 	tcflag_t cf = t->c_cflag;
 	uint32_t rate = tty_core_termios_baud(t);
 
 	if (rate == 0)
 		return -EINVAL;
-	lc->rate = rate;
+	memset(l, 0, sizeof(*l));
+	l->baud = rate;
 	/* cdc-acm sends 2 stop bits for CSTOPB even with CS5 (CDC's 1.5) */
-	lc->stop_bits = (cf & CSTOPB) ? CDC_STOP_2 : CDC_STOP_1;
+	l->stop_bits = (cf & CSTOPB) ? SERIAL_STOP_2 : SERIAL_STOP_1;
 	if (!(cf & PARENB))
-		lc->parity = CDC_PARITY_NONE;
+		l->parity = SERIAL_PARITY_NONE;
 	else if (cf & CMSPAR)
-		lc->parity = (cf & PARODD) ? CDC_PARITY_MARK : CDC_PARITY_SPACE;
+		l->parity = (cf & PARODD) ? SERIAL_PARITY_MARK : SERIAL_PARITY_SPACE;
 	else
-		lc->parity = (cf & PARODD) ? CDC_PARITY_ODD : CDC_PARITY_EVEN;
-	switch (cf & CSIZE) {
-	case CS5:
-		lc->data_bits = 5;
-		break;
-	case CS6:
-		lc->data_bits = 6;
-		break;
-	case CS7:
-		lc->data_bits = 7;
-		break;
-	default:
-		lc->data_bits = 8;
-		break;
-	}
+		l->parity = (cf & PARODD) ? SERIAL_PARITY_ODD : SERIAL_PARITY_EVEN;
+	l->data_bits = bits[(cf & CSIZE) >> 4];
+	l->flow = (uint8_t)(((cf & CRTSCTS) ? SERIAL_FLOW_RTSCTS : 0) |
+	                    ((t->c_iflag & IXON) ? SERIAL_FLOW_IXON : 0) |
+	                    ((t->c_iflag & IXOFF) ? SERIAL_FLOW_IXOFF : 0));
+	l->xon = t->c_cc[VSTART];
+	l->xoff = t->c_cc[VSTOP];
 	return 0;
 }
 
@@ -954,16 +950,16 @@ void tty_core_set_locked(struct tty_core *c, const struct termios2 *t)
 	c->locked = *t;
 }
 
-void tty_core_get_coding(const struct tty_core *c, struct cdc_line_coding *lc)
+void tty_core_get_line(const struct tty_core *c, struct serial_line *l)
 {
-	*lc = c->coding;
+	*l = c->line;
 }
 
 int tty_core_set_termios(struct tty_core *c, const struct termios2 *t, uint64_t now,
                          struct tty_core_fx *fx)
 {
 	struct termios2 nt = *t, old = c->t;
-	struct cdc_line_coding lc;
+	struct serial_line line;
 	unsigned int mctrl = c->mctrl;
 
 	fx_init(fx);
@@ -999,28 +995,29 @@ int tty_core_set_termios(struct tty_core *c, const struct termios2 *t, uint64_t 
 	if (!(nt.c_iflag & IXON) && (old.c_iflag & IXON) && !c->tco_stopped)
 		start_tty(c);
 
-	/* cdc-acm set_termios: B0 drops DTR|RTS, leaving B0 raises them, then
-	 * the line coding is sent only when it changed (B0 keeps the rate). */
+	/* set_termios of cdc-acm and usb-serial: B0 drops DTR|RTS, leaving B0
+	 * raises them, then the line settings go out only when they changed
+	 * (B0 keeps the rate). */
 	if ((nt.c_cflag & CBAUD) == B0)
 		mctrl &= ~(unsigned int)(TIOCM_DTR | TIOCM_RTS);
 	else if ((old.c_cflag & CBAUD) == B0)
 		mctrl |= TIOCM_DTR | TIOCM_RTS;
 	set_lines(c, mctrl, false, fx);
 
-	if (tty_core_termios_to_coding(&nt, &lc) < 0) {
-		/* B0 (or BOTHER with 0): cdc-acm keeps the old rate, a device
+	if (tty_core_termios_to_line(&nt, &line) < 0) {
+		/* B0 (or BOTHER with 0): the drivers keep the old rate, a device
 		 * cannot run at 0 bit/s; the other fields still come from nt */
 		struct termios2 tmp = nt;
 
 		tmp.c_cflag = (tmp.c_cflag & ~(tcflag_t)CBAUD) | BOTHER;
-		tmp.c_ospeed = c->coding.rate;
-		(void)tty_core_termios_to_coding(&tmp, &lc);
+		tmp.c_ospeed = c->line.baud;
+		(void)tty_core_termios_to_line(&tmp, &line);
 	}
-	if (memcmp(&lc, &c->coding, sizeof(lc)) != 0) {
-		c->coding = lc;
+	if (memcmp(&line, &c->line, sizeof(line)) != 0) {
+		c->line = line;
 		if (fx) {
-			fx->flags |= TTY_FX_LINE_CODING;
-			fx->coding = lc;
+			fx->flags |= TTY_FX_LINE;
+			fx->line = line;
 		}
 	}
 	dispatch(c);
@@ -1059,10 +1056,12 @@ int tty_core_new(struct tty_core **out, const struct tty_core_config *cfg)
 	}
 	if (cfg && cfg->ops)
 		c->ops = *cfg->ops;
-	if (cfg)
+	if (cfg) {
 		c->user = cfg->user;
+		c->lines_in = cfg->lines_in & SERIAL_IN_MASK;
+	}
 	default_termios(&c->t);
-	(void)tty_core_termios_to_coding(&c->t, &c->coding);
+	(void)tty_core_termios_to_line(&c->t, &c->line);
 	c->xchar = -1;
 	c->last_mask = compute_mask(c);
 	*out = c;
@@ -1487,8 +1486,11 @@ unsigned int tty_core_poll(struct tty_core *c, void *token)
 
 unsigned int tty_core_tiocmget(const struct tty_core *c)
 {
-	return c->mctrl | TIOCM_CTS | ((c->ctrlin & CDC_SS_DSR) ? TIOCM_DSR : 0) |
-	       ((c->ctrlin & CDC_SS_RI) ? TIOCM_RI : 0) | ((c->ctrlin & CDC_SS_DCD) ? TIOCM_CD : 0);
+	uint16_t in = c->lines_in;
+
+	return c->mctrl | ((in & SERIAL_CTS) ? TIOCM_CTS : 0) |
+	       ((in & SERIAL_DSR) ? TIOCM_DSR : 0) | ((in & SERIAL_RI) ? TIOCM_RI : 0) |
+	       ((in & SERIAL_DCD) ? TIOCM_CD : 0);
 }
 
 int tty_core_tiocmset(struct tty_core *c, unsigned int set, unsigned int clear, uint64_t now,
@@ -1500,33 +1502,37 @@ int tty_core_tiocmset(struct tty_core *c, unsigned int set, unsigned int clear, 
 	return 0;
 }
 
-int tty_core_serial_state(struct tty_core *c, uint16_t state, uint64_t now)
+int tty_core_modem_status(struct tty_core *c, const struct serial_status *st, uint64_t now)
 {
-	uint16_t diff = c->ctrlin ^ state;
+	uint16_t in = st->has_lines ? (uint16_t)(st->lines & SERIAL_IN_MASK) : c->lines_in;
+	uint16_t diff = c->lines_in ^ in;
+	uint16_t ev = st->events;
 	int ret = 0;
 
 	set_now(c, now);
-	if ((diff & CDC_SS_DCD) && !(state & CDC_SS_DCD) && !(c->t.c_cflag & CLOCAL))
+	if ((diff & SERIAL_DCD) && !(in & SERIAL_DCD) && !(c->t.c_cflag & CLOCAL))
 		ret = TTY_CORE_SS_HANGUP;
-	c->ctrlin = state;
-	/* acm_process_notification: DSR/DCD count changes, the rest count
-	 * every notification that has the bit set */
-	if (diff & CDC_SS_DSR)
+	c->lines_in = in;
+	/* levels count their changes; events (and a CDC ring indication)
+	 * count every report that has them */
+	if (diff & SERIAL_DSR)
 		ic_add(&c->ic.dsr, 1);
-	if (diff & CDC_SS_DCD)
+	if (diff & SERIAL_DCD)
 		ic_add(&c->ic.dcd, 1);
-	if (state & CDC_SS_BREAK) {
+	if (diff & SERIAL_CTS)
+		ic_add(&c->ic.cts, 1);
+	if (st->ri_event ? (st->has_lines && (in & SERIAL_RI)) : (diff & SERIAL_RI) != 0)
+		ic_add(&c->ic.rng, 1);
+	if (ev & SERIAL_EV_BREAK) {
 		ic_add(&c->ic.brk, 1);
 		if (!c->hung)
 			rx_break(c);
 	}
-	if (state & CDC_SS_RI)
-		ic_add(&c->ic.rng, 1);
-	if (state & CDC_SS_FRAMING)
+	if (ev & SERIAL_EV_FRAMING)
 		ic_add(&c->ic.frame, 1);
-	if (state & CDC_SS_PARITY)
+	if (ev & SERIAL_EV_PARITY)
 		ic_add(&c->ic.parity, 1);
-	if (state & CDC_SS_OVERRUN)
+	if (ev & SERIAL_EV_OVERRUN)
 		ic_add(&c->ic.overrun, 1);
 	dispatch(c);
 	return ret;
@@ -1548,6 +1554,7 @@ int tty_core_miwait(struct tty_core *c, void *token, unsigned int mask, uint64_t
 	w->dsr = c->ic.dsr;
 	w->dcd = c->ic.dcd;
 	w->rng = c->ic.rng;
+	w->cts = c->ic.cts;
 	list_append(&c->miwaits, w);
 	return TTY_CORE_PENDING;
 }

@@ -58,8 +58,8 @@ static void fx_merge(struct tty_core_fx *dst, const struct tty_core_fx *src)
 {
 	if (src->flags & TTY_FX_LINES)
 		dst->lines = src->lines;
-	if (src->flags & TTY_FX_LINE_CODING)
-		dst->coding = src->coding;
+	if (src->flags & TTY_FX_LINE)
+		dst->line = src->line;
 	if (src->flags & TTY_FX_BREAK)
 		dst->break_ms = src->break_ms;
 	dst->flags |= src->flags;
@@ -317,12 +317,12 @@ static void h_tcsbrkp(struct tty_ioctl_dev *d, const struct tty_ioctl_req *r,
 
 	if (need_drain(d, r, res))
 		return;
-	/* POSIX tcsendbreak: tenths of a second, 0 -> 250 ms.  Capped at the
-	 * longest break CDC SEND_BREAK can time (the kernel would sleep). */
+	/* POSIX tcsendbreak: tenths of a second, 0 -> 250 ms (the kernel's
+	 * send_break sleeps that long, interruptibly; so does the caller). */
 	if (r->arg == 0)
 		ms = 250;
-	else if (r->arg > TTY_BREAK_MAX_MS / 100)
-		ms = TTY_BREAK_MAX_MS;
+	else if (r->arg > (TTY_BREAK_FOREVER - 1) / 100)
+		ms = TTY_BREAK_FOREVER - 1;
 	else
 		ms = r->arg * 100;
 	set_break(res, (uint32_t)ms);
@@ -413,16 +413,16 @@ static void h_tiocgserial(struct tty_ioctl_dev *d, const struct tty_ioctl_req *r
                           struct tty_ioctl_result *res)
 {
 	struct serial_struct ss;
-	struct cdc_line_coding lc;
+	struct serial_line line;
 
 	/* tty_tiocgserial zeroes the struct (type PORT_UNKNOWN, no port/irq);
 	 * cdc-acm fills line, xmit_fifo_size, baud_base and the close times */
 	memset(&ss, 0, sizeof(ss));
-	tty_core_get_coding(d->core, &lc);
+	tty_core_get_line(d->core, &line);
 	ss.type = PORT_UNKNOWN;
 	ss.line = d->line;
 	ss.xmit_fifo_size = d->xmit_fifo_size;
-	ss.baud_base = lc.rate > INT_MAX ? INT_MAX : (int)lc.rate;
+	ss.baud_base = line.baud > INT_MAX ? INT_MAX : (int)line.baud;
 	ss.close_delay = d->close_delay;
 	ss.closing_wait = d->closing_wait;
 	memcpy(r->out, &ss, sizeof(ss));

@@ -156,7 +156,7 @@ struct _UsbipDevice {
 	struct usb_device_desc desc;
 	char manufacturer[128], product[128], serial[128];
 	guint n_func;
-	struct cdc_acm_function func[USBIP_DEVICE_MAX_FUNCTIONS];
+	struct serial_function func[USBIP_DEVICE_MAX_FUNCTIONS];
 	guint8 config_value;
 
 	GQueue ctrlq;
@@ -327,7 +327,7 @@ guint usbip_device_get_n_functions(UsbipDevice *d)
 	return d->n_func;
 }
 
-const struct cdc_acm_function *usbip_device_get_function(UsbipDevice *d, guint i)
+const struct serial_function *usbip_device_get_function(UsbipDevice *d, guint i)
 {
 	return i < d->n_func ? &d->func[i] : NULL;
 }
@@ -498,7 +498,7 @@ struct Attempt {
 	gsize config_len;
 	struct usb_config_desc parsed;
 	guint n_func;
-	struct cdc_acm_function func[USBIP_DEVICE_MAX_FUNCTIONS];
+	struct serial_function func[USBIP_DEVICE_MAX_FUNCTIONS];
 	char manufacturer[128], product[128], serial[128];
 };
 
@@ -554,7 +554,7 @@ static void attempt_done(Attempt *a, gboolean ok)
 		d->state = ST_UP;
 		d->started = TRUE;
 		d->backoff_ms = d->cfg.backoff_initial_ms;
-		g_message("%s: %04x:%04x %s %s (serial \"%s\") attached, %u ACM function(s)",
+		g_message("%s: %04x:%04x %s %s (serial \"%s\") attached, %u serial port(s)",
 		          d->busid, d->desc.idVendor, d->desc.idProduct, d->manufacturer,
 		          d->product, d->serial, d->n_func);
 		attempt_free(a);
@@ -800,17 +800,19 @@ static void enum_config_done(UsbipDevice *d, int status, const guint8 *data, gsi
 		enum_fail(a, (int)rc, "parsing the configuration descriptor");
 		return;
 	}
-	int n = cdc_acm_find(&a->parsed, a->func, USBIP_DEVICE_MAX_FUNCTIONS);
+	int n = serial_drv_probe(&a->desc, &a->parsed, a->func, USBIP_DEVICE_MAX_FUNCTIONS);
 	if (n <= 0) {
 		a->cfg_index++;
 		if (a->cfg_index < a->desc.bNumConfigurations) {
 			enum_get_config(a);
 			return;
 		}
-		attempt_keep_error(a, g_error_new(UC_ERROR, UC_ERROR_NOT_ACM,
-		                                  "%s (%04x:%04x) has no CDC-ACM serial function",
-		                                  a->busid, a->desc.idVendor, a->desc.idProduct));
-		enum_fail(a, -ENODEV, "finding a CDC-ACM function");
+		attempt_keep_error(
+		    a,
+		    g_error_new(UC_ERROR, UC_ERROR_NOT_SERIAL,
+		                "%s (%04x:%04x) has no serial port we drive (" SERIAL_DRV_NAMES ")",
+		                a->busid, a->desc.idVendor, a->desc.idProduct));
+		enum_fail(a, -ENODEV, "finding a serial port");
 		return;
 	}
 	a->n_func = MIN((guint)n, USBIP_DEVICE_MAX_FUNCTIONS);

@@ -8,6 +8,11 @@ src/usb_desc.c include/usb_desc.h
 src/cdc_acm.c include/cdc_acm.h
 include/byteorder.h
 src/serial_drv.c include/serial_drv.h
+src/serial_match.c include/serial_match.h
+src/ftdi.c include/ftdi.h
+src/cp210x.c include/cp210x.h
+src/ch341.c include/ch341.h
+src/pl2303.c include/pl2303.h
 src/tty_core.c include/tty_core.h
 src/tty_ioctl.c include/tty_ioctl.h
 tools/lsusb_parse.c tools/lsusb_parse.h

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Integration tests of the client engine (usbip_conn, usbip_device,
- * acm_port) against the in-process mock server on 127.0.0.1, one
+ * serial_port) against the in-process mock server on 127.0.0.1, one
  * GMainContext, no threads.
  */
 #include <errno.h>
@@ -14,7 +14,8 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "acm_port.h"
+#include "cdc_acm.h"
+#include "serial_port.h"
 #include "mock_server.h"
 #include "uc_error.h"
 #include "usbip_device.h"
@@ -243,7 +244,8 @@ static void test_enumerate_fixtures(void **state)
 		assert_int_equal(usbip_device_get_n_functions(d), want[i].n_func);
 		assert_string_equal(usbip_device_get_busid(d), want[i].busid);
 		for (guint f = 0; f < want[i].n_func; f++) {
-			const struct cdc_acm_function *fn = usbip_device_get_function(d, f);
+			const struct serial_function *fn = usbip_device_get_function(d, f);
+			assert_int_equal(fn->driver, SERIAL_DRV_CDC_ACM);
 			assert_true(fn->bulk_in_ep & 0x80);
 			assert_false(fn->bulk_out_ep & 0x80);
 			assert_true(fn->bulk_in_mps > 0);
@@ -285,7 +287,7 @@ static void test_select_failures(void **state)
 	g_clear_error(&err);
 
 	assert_null(start_dev(fx, "2-1", &err));
-	assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_NOT_ACM));
+	assert_true(g_error_matches(err, UC_ERROR, UC_ERROR_NOT_SERIAL));
 	g_clear_error(&err);
 
 	/* busy: a second client of an imported device */
@@ -354,13 +356,13 @@ static void test_select_by_vidpid_serial_index(void **state)
 /* ---- data path ---- */
 
 typedef struct {
-	AcmPort *port;
+	SerialPort *port;
 	GByteArray *rx;
 	const guint8 *tx;
 	gsize tx_len, tx_off;
 	gsize accept_max; /* per rx callback; 0 = all */
 	gboolean paused;
-	guint16 serial_state;
+	struct serial_status status; /* the last report */
 	guint n_serial_state;
 	gsize lost;
 	guint ups, downs;
@@ -371,14 +373,14 @@ typedef struct {
 static void pipe_pump(Pipe *p)
 {
 	while (p->tx_off < p->tx_len) {
-		gsize n = acm_port_write(p->port, p->tx + p->tx_off, p->tx_len - p->tx_off);
+		gsize n = serial_port_write(p->port, p->tx + p->tx_off, p->tx_len - p->tx_off);
 		if (!n)
 			break;
 		p->tx_off += n;
 	}
 }
 
-static gsize pipe_rx(AcmPort *port, const guint8 *data, gsize len, gpointer user)
+static gsize pipe_rx(SerialPort *port, const guint8 *data, gsize len, gpointer user)
 {
 	Pipe *p = user;
 	gsize n = len;
@@ -391,24 +393,24 @@ static gsize pipe_rx(AcmPort *port, const guint8 *data, gsize len, gpointer user
 	return n;
 }
 
-static void pipe_progress(AcmPort *port, gsize confirmed, gsize discarded, gpointer user)
+static void pipe_progress(SerialPort *port, gsize confirmed, gsize discarded, gpointer user)
 {
 	pipe_pump(user);
 }
 
-static void pipe_failed(AcmPort *port, gsize lost, gpointer user)
+static void pipe_failed(SerialPort *port, gsize lost, gpointer user)
 {
 	((Pipe *)user)->lost += lost;
 }
 
-static void pipe_state(AcmPort *port, guint16 state, gpointer user)
+static void pipe_state(SerialPort *port, const struct serial_status *st, gpointer user)
 {
 	Pipe *p = user;
-	p->serial_state = state;
+	p->status = *st;
 	p->n_serial_state++;
 }
 
-static void pipe_link(AcmPort *port, gboolean up, const GError *error, gpointer user)
+static void pipe_link(SerialPort *port, gboolean up, const GError *error, gpointer user)
 {
 	Pipe *p = user;
 	p->up = up;
@@ -422,25 +424,33 @@ static void pipe_link(AcmPort *port, gboolean up, const GError *error, gpointer 
 	}
 }
 
-static const AcmPortCallbacks pipe_cb = {
+static const SerialPortCallbacks pipe_cb = {
     .rx = pipe_rx,
     .tx_progress = pipe_progress,
     .tx_failed = pipe_failed,
-    .serial_state = pipe_state,
+    .status = pipe_state,
     .link = pipe_link,
 };
+
+static gboolean pipe_is_up(gpointer data)
+{
+	return ((Pipe *)data)->up;
+}
 
 static void pipe_init(Pipe *p, UsbipDevice *d, guint func)
 {
 	memset(p, 0, sizeof(*p));
 	p->rx = g_byte_array_new();
-	p->port = acm_port_new(d, func, NULL, &pipe_cb, p);
-	p->up = acm_port_is_up(p->port);
+	p->port = serial_port_new(d, func, NULL, &pipe_cb, p);
+	assert_non_null(p->port);
+	/* the setup runs first; data moves once it is done */
+	assert_false(serial_port_is_up(p->port));
+	assert_true(run_until(pipe_is_up, p, 5000));
 }
 
 static void pipe_clear(Pipe *p)
 {
-	acm_port_free(p->port);
+	serial_port_free(p->port);
 	g_byte_array_unref(p->rx);
 }
 
@@ -478,11 +488,11 @@ static void test_loopback_16mib(void **state)
 	assert_int_equal(p.rx->len, n);
 	assert_memory_equal(p.rx->data, data, n);
 	assert_int_equal(p.lost, 0);
-	AcmPortStats st;
-	acm_port_get_stats(p.port, &st);
+	SerialPortStats st;
+	serial_port_get_stats(p.port, &st);
 	assert_int_equal(st.rx_bytes, n);
 	assert_int_equal(st.tx_bytes, n);
-	assert_int_equal(acm_port_tx_pending(p.port), 0);
+	assert_int_equal(serial_port_tx_pending(p.port), 0);
 	pipe_clear(&p);
 	usbip_device_free(d);
 }
@@ -520,7 +530,7 @@ static gboolean resume_cb(gpointer user)
 	Pipe *p = user;
 	if (p->paused) {
 		p->paused = FALSE;
-		acm_port_rx_resume(p->port);
+		serial_port_rx_resume(p->port);
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -545,14 +555,14 @@ static void test_backpressure_slow_consumer(void **state)
 	assert_true(run_until(rx_reached, &p, 120000));
 	g_source_remove(t);
 	assert_memory_equal(p.rx->data, data, n);
-	AcmPortStats st;
-	acm_port_get_stats(p.port, &st);
-	AcmPortConfig cfg;
-	acm_port_config_init(&cfg);
+	SerialPortStats st;
+	serial_port_get_stats(p.port, &st);
+	SerialPortConfig cfg;
+	serial_port_config_init(&cfg);
 	assert_true(st.rx_held_max > 0);
 	assert_true(st.rx_held_max <= cfg.rx_urbs * cfg.rx_urb_size);
 	/* writes never exceed the configured limit */
-	assert_true(acm_port_tx_pending(p.port) <= cfg.tx_limit);
+	assert_true(serial_port_tx_pending(p.port) <= cfg.tx_limit);
 	pipe_clear(&p);
 	usbip_device_free(d);
 }
@@ -566,7 +576,7 @@ static void test_zero_length_packet(void **state)
 	assert_non_null(d);
 	Pipe p;
 	pipe_init(&p, d, 0);
-	const struct cdc_acm_function *f = acm_port_get_function(p.port);
+	const struct serial_function *f = serial_port_get_function(p.port);
 	gsize mps = f->bulk_out_mps;
 	assert_true(mps > 1);
 	g_autofree guint8 *data = random_bytes(4 * mps, 3);
@@ -596,7 +606,7 @@ static void test_zero_length_packet(void **state)
 /* ---- control requests ---- */
 
 static int ctrl_done_count;
-static void count_done(AcmPort *p, int status, gpointer user)
+static void count_done(SerialPort *p, int status, gpointer user)
 {
 	assert_int_equal(status, *(int *)user);
 	ctrl_done_count++;
@@ -613,12 +623,12 @@ typedef struct {
 	struct cdc_line_coding lc;
 } LcCtx;
 
-static void lc_cb(AcmPort *p, int status, const struct cdc_line_coding *lc, gpointer user)
+static void lc_cb(UsbipDevice *d, int status, const guint8 *data, gsize len, gpointer user)
 {
 	LcCtx *c = user;
 	c->status = status;
-	if (lc)
-		c->lc = *lc;
+	if (status == 0 && cdc_acm_line_coding_decode(&c->lc, data, len) < 0)
+		c->status = -EPROTO;
 	c->done = TRUE;
 }
 
@@ -636,16 +646,21 @@ static void test_line_coding_and_lines_in_order(void **state)
 	pipe_init(&p, d, 0);
 	int ok = 0;
 	ctrl_done_count = 0;
-	struct cdc_line_coding lc = {
+	const struct serial_line line = {.baud = 250000,
+	                                 .stop_bits = SERIAL_STOP_2,
+	                                 .parity = SERIAL_PARITY_EVEN,
+	                                 .data_bits = 7};
+	const struct cdc_line_coding lc = {
 	    .rate = 250000, .stop_bits = CDC_STOP_2, .parity = CDC_PARITY_EVEN, .data_bits = 7};
-	acm_port_set_line_coding(p.port, &lc, count_done, &ok);
+	serial_port_set_line(p.port, &line, count_done, &ok);
 	/* the ESP32 auto-reset dance: every step its own request, in order */
 	const guint16 seq[] = {
 	    CDC_CTRL_DTR | CDC_CTRL_RTS, CDC_CTRL_RTS, CDC_CTRL_DTR, 0, CDC_CTRL_DTR, CDC_CTRL_DTR};
 	for (size_t i = 0; i < G_N_ELEMENTS(seq); i++)
-		acm_port_set_control_lines(p.port, seq[i], count_done, &ok);
-	acm_port_send_break(p.port, 250, count_done, &ok);
-	assert_true(run_until(ctrl_count_reached, GINT_TO_POINTER(8), 5000));
+		serial_port_set_lines(p.port, seq[i], count_done, &ok); /* same bits */
+	serial_port_set_break(p.port, TRUE, count_done, &ok);
+	serial_port_set_break(p.port, FALSE, count_done, &ok);
+	assert_true(run_until(ctrl_count_reached, GINT_TO_POINTER(9), 5000));
 
 	struct cdc_line_coding got;
 	assert_true(mock_server_get_line_coding(fx->mock, "1-1", -1, &got, NULL));
@@ -655,21 +670,30 @@ static void test_line_coding_and_lines_in_order(void **state)
 	assert_int_equal(hist->len, G_N_ELEMENTS(seq));
 	for (size_t i = 0; i < G_N_ELEMENTS(seq); i++)
 		assert_int_equal(g_array_index(hist, guint16, i), seq[i]);
+	/* a break is on ("until cleared"), then off, as the kernel's cdc-acm */
 	g_autoptr(GArray) brk = mock_server_get_break_history(fx->mock, "1-1", -1, NULL);
-	assert_int_equal(brk->len, 1);
-	assert_int_equal(g_array_index(brk, guint16, 0), 250);
+	assert_int_equal(brk->len, 2);
+	assert_int_equal(g_array_index(brk, guint16, 0), CDC_BREAK_FOREVER);
+	assert_int_equal(g_array_index(brk, guint16, 1), 0);
 
+	/* the device reads back what it was told */
 	LcCtx c = {0};
-	acm_port_get_line_coding(p.port, lc_cb, &c);
+	struct usb_setup get;
+	cdc_acm_setup_get_line_coding(&get, serial_port_get_function(p.port)->intf);
+	usbip_device_control(d, &get, NULL, lc_cb, &c);
 	assert_true(run_until(lc_done, &c, 5000));
 	assert_int_equal(c.status, 0);
 	assert_true(cdc_acm_line_coding_equal(&c.lc, &lc));
 
-	/* an invalid coding is refused locally */
+	/* an invalid setting is refused locally, and nothing is sent */
 	int einval = -EINVAL;
-	struct cdc_line_coding bad = {.rate = 9600, .data_bits = 9};
-	acm_port_set_line_coding(p.port, &bad, count_done, &einval);
-	assert_int_equal(ctrl_done_count, 9);
+	const struct serial_line bad = {.baud = 9600, .data_bits = 9};
+	guint before = hist->len;
+	serial_port_set_line(p.port, &bad, count_done, &einval);
+	assert_int_equal(ctrl_done_count, 9); /* never from inside the call */
+	assert_true(run_until(ctrl_count_reached, GINT_TO_POINTER(10), 5000));
+	g_autoptr(GArray) hist2 = mock_server_get_line_history(fx->mock, "1-1", -1, NULL);
+	assert_int_equal(hist2->len, before);
 	pipe_clear(&p);
 	usbip_device_free(d);
 }
@@ -690,12 +714,16 @@ static void test_serial_state_notification(void **state)
 	assert_true(mock_server_inject_serial_state(fx->mock, "1-1", -1,
 	                                            CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI, NULL));
 	assert_true(run_until(state_seen, &p, 5000));
-	assert_int_equal(p.serial_state, CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI);
-	assert_int_equal(acm_port_get_serial_state(p.port), CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI);
+	const guint want = SERIAL_CTS | SERIAL_DCD | SERIAL_DSR | SERIAL_RI;
+	assert_true(p.status.has_lines);
+	assert_int_equal(p.status.lines, want);
+	assert_int_equal(p.status.events, 0);
+	assert_int_equal(serial_port_get_input_lines(p.port), want);
 	p.n_serial_state = 0;
 	assert_true(mock_server_inject_serial_state(fx->mock, "1-1", -1, CDC_SS_BREAK, NULL));
 	assert_true(run_until(state_seen, &p, 5000));
-	assert_int_equal(p.serial_state, CDC_SS_BREAK);
+	assert_int_equal(p.status.lines, SERIAL_CTS);
+	assert_int_equal(p.status.events, SERIAL_EV_BREAK);
 	pipe_clear(&p);
 	usbip_device_free(d);
 }
@@ -709,7 +737,7 @@ static void test_stall_recovery(void **state)
 	Pipe p;
 	pipe_init(&p, d, 0);
 	run_for(50);
-	const struct cdc_acm_function *f = acm_port_get_function(p.port);
+	const struct serial_function *f = serial_port_get_function(p.port);
 	assert_true(mock_server_stall(fx->mock, "1-1", f->bulk_in_ep, NULL));
 	run_for(100);
 	const gsize n = 100000;
@@ -720,8 +748,8 @@ static void test_stall_recovery(void **state)
 	want_len = n;
 	assert_true(run_until(rx_reached, &p, 20000));
 	assert_memory_equal(p.rx->data, data, n);
-	AcmPortStats st;
-	acm_port_get_stats(p.port, &st);
+	SerialPortStats st;
+	serial_port_get_stats(p.port, &st);
 	assert_true(st.stalls >= 1);
 	assert_true(usbip_device_is_up(d));
 	assert_int_equal(usbip_device_get_reconnects(d), 0);
@@ -752,8 +780,9 @@ static void test_server_restart_midstream(void **state)
 	Pipe p;
 	pipe_init(&p, d, 0);
 	const struct cdc_line_coding lc = {.rate = 57600, .data_bits = 8};
-	acm_port_set_line_coding(p.port, &lc, NULL, NULL);
-	acm_port_set_control_lines(p.port, CDC_CTRL_DTR | CDC_CTRL_RTS, NULL, NULL);
+	const struct serial_line line = {.baud = 57600, .data_bits = 8};
+	serial_port_set_line(p.port, &line, NULL, NULL);
+	serial_port_set_lines(p.port, SERIAL_DTR | SERIAL_RTS, NULL, NULL);
 
 	const gsize n = 4u << 20;
 	g_autofree guint8 *a = g_malloc(n);
@@ -822,7 +851,7 @@ static void test_unplug_and_return(void **state)
 	run_for(300);
 	assert_false(p.up);
 	assert_false(usbip_device_is_up(d));
-	assert_int_equal(acm_port_write(p.port, (const guint8 *)"x", 1), 0);
+	assert_int_equal(serial_port_write(p.port, (const guint8 *)"x", 1), 0);
 	assert_true(mock_server_replug(fx->mock, "1-1", NULL));
 	assert_true(run_until(pipe_up, &p, 10000));
 	const gsize n = 50000;
@@ -869,7 +898,7 @@ static void test_control_timeout(void **state)
 	assert_true(mock_server_set_delay(fx->mock, "1-1", 3000, NULL));
 	int etimedout = -ETIMEDOUT;
 	ctrl_done_count = 0;
-	acm_port_set_control_lines(p.port, CDC_CTRL_DTR, count_done, &etimedout);
+	serial_port_set_lines(p.port, SERIAL_DTR, count_done, &etimedout);
 	assert_true(run_until(ctrl_count_reached, GINT_TO_POINTER(1), 5000));
 	assert_true(run_until(pipe_down, &p, 2000));
 	assert_true(mock_server_set_delay(fx->mock, "1-1", 0, NULL));

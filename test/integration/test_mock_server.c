@@ -1036,6 +1036,38 @@ static void test_notification(void **state)
 	assert_true(closed_without_data(c->sock));
 }
 
+/* `modem` on a CDC-ACM function: SERIAL_STATE bits, and CTS refused (ACM has
+ * no CTS bit). */
+static void test_modem_on_acm(void **state)
+{
+	g_autoptr(Client) c = import_ok("1-1");
+	g_autofree Enum *e = enumerate(c);
+	const struct cdc_acm_function *fn = &e->acm[0];
+	guint16 intf = 0, st = 0;
+	gboolean quit;
+
+	{
+		g_autofree char *rep = mock_control_execute(srv, "modem 1-1 dsr,dcd,parity", &quit);
+		assert_string_equal(rep, "ok\n");
+	}
+	guint32 irq = submit_full(c, c->devid, USBIP_DIR_IN, fn->notify_ep & 0x0f, fn->notify_mps,
+	                          NULL, NULL, fn->notify_interval);
+	g_autoptr(Reply) r = expect_reply(c, irq);
+	assert_int_equal(cdc_acm_serial_state_decode(&intf, &st, r->data, r->len), 10);
+	assert_int_equal(st, CDC_SS_DCD | CDC_SS_DSR | CDC_SS_PARITY);
+	{
+		g_autoptr(GError) err = NULL;
+		assert_false(mock_server_set_inputs(srv, "1-1", -1, MOCK_SERVER_CTS, &err));
+		assert_true(g_error_matches(err, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_UNSUPPORTED));
+	}
+	{
+		g_autofree char *m = mock_control_execute(srv, "model 1-1", &quit);
+		assert_string_equal(m, "cdc_acm\n");
+		g_autofree char *n = mock_control_execute(srv, "model 2-1", &quit);
+		assert_string_equal(n, "none\n");
+	}
+}
+
 static void test_link_errors(void **state)
 {
 	Client *c = import_ok("1-1");
@@ -1427,6 +1459,7 @@ int main(void)
 	    T(test_unlink),
 	    T(test_stall),
 	    T(test_notification),
+	    T(test_modem_on_acm),
 	    T(test_link_errors),
 	    T(test_unplug),
 	    T(test_move),

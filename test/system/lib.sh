@@ -134,7 +134,8 @@ load_modules() {
 	done
 }
 
-# start_mock_server: our USBIP mock server on 127.0.0.1:3240 serving the lsusb fixtures, with
+# start_mock_server: our USBIP mock server on 127.0.0.1:3240 serving the lsusb fixtures of
+# MOCK_DIR (default test/lsusb; test/lsusb-chips holds the FTDI/CP210x/CH34x/PL2303 parts), with
 # its text control channel on MOCK_CTL (see mock_ctl). Exits 77 if the mock has not been built.
 # Sets MOCK_PID. Can be called again after stop_mock_server (server restart tests).
 MOCK_SERVER=$BUILD/tools/mock/usbip-mock-server
@@ -148,7 +149,7 @@ start_mock_server() {
 	# One log per start, so a restart does not overwrite the first run's log.
 	_log=$SYSTEST_OUT/mock-server.log
 	[ "$MOCK_STARTS" -gt 1 ] && _log=$SYSTEST_OUT/mock-server.$MOCK_STARTS.log
-	"$MOCK_SERVER" --dir "$SRC/test/lsusb" --port "$MOCK_PORT" --listen 127.0.0.1 \
+	"$MOCK_SERVER" --dir "${MOCK_DIR:-$SRC/test/lsusb}" --port "$MOCK_PORT" --listen 127.0.0.1 \
 		--control "$MOCK_CTL" --verbose >"$_log" 2>&1 &
 	MOCK_PID=$!
 	bg_track $MOCK_PID "$_log"

@@ -10,22 +10,24 @@ start_real_gadget_server
 start_gs_loopback
 
 # Linux usbip-host unconfigures a device when it is bound, so usbipd lists it with
-# bNumInterfaces 0 and no interface records: the list cannot count ACM functions from the
-# device list alone. The ACM column must then say "1" (found out some other way) or "?"
-# (unknown), never "-"/0 (a false "no ACM"); JSON acm_functions 1 or null.
+# bNumInterfaces 0 and no interface records: the list cannot tell the driver or count the
+# ports of a class device from the device list alone. DRIVER/PORTS must then say "cdc_acm 1"
+# (found out some other way) or "? ?" (unknown), never "-" (a false "no serial port");
+# JSON driver "cdc_acm" or null, ports 1 or null.
 log "gadget 1-1 after bind: bNumInterfaces '$(cat /sys/bus/usb/devices/1-1/bNumInterfaces)'"
 # --- list: text ---
 out=$("$USBIP_CUSE" list 127.0.0.1 2>"$SYSTEST_OUT/list.err")
 rc=$?
 if [ "$rc" = 0 ]; then
 	echo "$out" >&2
-	# BUSID VID:PID SPEED IFACES ACM PATH
-	echo "$out" | head -n 1 | grep -q ' ACM ' || check_fail "list has no ACM column header"
-	acm=$(echo "$out" | awk '$1 == "1-1" && $2 == "0525:a4a7" { print $5 }')
-	case $acm in
-	1 | '?') log "list: 1-1 0525:a4a7 ACM column '$acm'" ;;
+	# BUSID VID:PID SPEED IFACES DRIVER PORTS PATH
+	echo "$out" | head -n 1 | grep -q ' DRIVER  *PORTS ' ||
+		check_fail "list has no DRIVER/PORTS column headers"
+	cols=$(echo "$out" | awk '$1 == "1-1" && $2 == "0525:a4a7" { print $5, $6 }')
+	case $cols in
+	'cdc_acm 1' | '? ?') log "list: 1-1 0525:a4a7 DRIVER PORTS '$cols'" ;;
 	'') check_fail "list does not show 1-1 0525:a4a7" ;;
-	*) check_fail "list shows 1-1 0525:a4a7 with ACM column '$acm' (want 1, or ? if unknown)" ;;
+	*) check_fail "list shows 1-1 0525:a4a7 with DRIVER PORTS '$cols' (want cdc_acm 1, or ? ?)" ;;
 	esac
 else
 	cat "$SYSTEST_OUT/list.err" >&2
@@ -46,7 +48,7 @@ d = d[0]
 print("list --json:", d, file=sys.stderr)
 assert (d["vid"], d["pid"]) == ("0525", "a4a7"), d
 assert d["path"].startswith("/sys/devices/"), d
-assert d["acm_functions"] in (1, None), "acm_functions %r: want 1 or null" % d["acm_functions"]
+assert (d["driver"], d["ports"]) in (("cdc_acm", 1), (None, None)), "driver/ports %r/%r" % (d["driver"], d["ports"])
 PY
 else
 	cat "$SYSTEST_OUT/list.err" >&2

@@ -40,8 +40,8 @@ expect_error 1 'has no device dead:beef' --foreground --device dead:beef
 # 3. Nobody listening.
 expect_error 1 'cannot connect to 127\.0\.0\.1:3999' --foreground --server 127.0.0.1:3999 \
 	--device 1-1
-# 4. A mass-storage device has no ACM function; the import it needed must be released.
-expect_error 1 '2-1 .*no CDC-ACM' --foreground --device 2-1
+# 4. A mass-storage device has no serial port; the import it needed must be released.
+expect_error 1 '2-1 .*no serial port we drive' --foreground --device 2-1
 mock_wait_state 2-1 free
 # 5. One bad device among good ones fails the whole start and releases the good one.
 expect_error 1 'has no device 9-9' --foreground --device 1-1 --device 9-9

@@ -307,6 +307,19 @@ while len(got) < 5 and time.monotonic() < end:
     if r:
         got += os.read(fd, 16)
 check(got == b"after", "data after the interrupted read: %r" % got)
+# A long break is cut short by a signal, as the kernel's send_break: EINTR, and the break
+# ends on the device (TCSBRKP 50 = 5 s; the signal comes after 0.3 s).
+ctl("clear " + BUSID)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+t0 = time.monotonic()
+r = libc.ioctl(fd, 0x5425, ctypes.c_ulong(50))  # TCSBRKP
+e = ctypes.get_errno()
+dt = time.monotonic() - t0
+check(r == -1 and e == errno.EINTR and dt < 3,
+      "a 5 s tcsendbreak interrupted by SIGALRM: returned %d errno %s after %.2f s"
+      % (r, errno.errorcode.get(e, e), dt))
+got = wait_mock("breaks " + BUSID, "0xffff 0x0")
+check(got == "0xffff 0x0", "interrupted break: mock breaks '%s' (want on then off)" % got)
 # With SA_RESTART a read interrupted before any data is restarted by the kernel for a real
 # tty; through CUSE the interrupted request can only fail, so only report what happens.
 signal.siginterrupt(signal.SIGALRM, False)

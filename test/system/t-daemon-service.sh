@@ -108,7 +108,7 @@ jrec() { # jrec PATTERN...: a journal record holding every pattern (grep -F, who
 		END { exit !found }' "$@" <"$JOURNAL_LOG"
 }
 wait_for 10 jrec 'USBIP_NODE=ttyUSBIP-far' 'USBIP_SERVER=far' 'USBIP_BUSID=3-1' \
-	'MESSAGE=/dev/ttyUSBIP-far: 127.0.0.1:3241 3-1 0525:a4a7 "Evil\x1b[31mRed\x07" serial "3f7a29c1d0b84e56" function 0' ||
+	'MESSAGE=/dev/ttyUSBIP-far: 127.0.0.1:3241 3-1 0525:a4a7 "Evil\x1b[31mRed\x07" serial "3f7a29c1d0b84e56" port 0 (cdc_acm)' ||
 	check_fail "no journal record announcing ttyUSBIP-far, escaped, with its fields"
 grep -q '^RAW:\|=RAW:' "$JOURNAL_LOG" && check_fail "a control character reached the journal: \
 $(grep 'RAW:' "$JOURNAL_LOG" | head -n 3)"

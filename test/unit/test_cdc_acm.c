@@ -693,6 +693,137 @@ static void test_serial_state_errors(void **state)
 	assert_int_equal(st, 0x5555);
 }
 
+/* ---- the serial driver ---- */
+
+static void test_driver_probe(void **state)
+{
+	static const struct usb_device_desc dd = {.idVendor = 0x0525, .idProduct = 0xa4a7};
+	struct serial_function f[3];
+	memset(f, 0xee, sizeof(f));
+	find(two_acm, sizeof(two_acm), NULL, 0); /* parse into cfg */
+	assert_int_equal(serial_drv_probe(&dd, &cfg, f, 3), 2);
+	assert_int_equal(f[0].driver, SERIAL_DRV_CDC_ACM);
+	assert_int_equal(f[0].intf, 0); /* requests address the comm interface */
+	assert_int_equal(f[0].data_intf, 1);
+	assert_int_equal(f[0].notify_ep, 0x81);
+	assert_int_equal(f[0].bulk_in_ep, 0x82);
+	assert_int_equal(f[0].bulk_out_ep, 0x01);
+	assert_int_equal(f[0].priv[0], 0);
+	assert_int_equal(f[1].intf, 2);
+	assert_int_equal(f[1].bulk_in_ep, 0x84);
+	assert_int_equal(f[2].driver, 0xee); /* untouched */
+	assert_string_equal(serial_drv_name(SERIAL_DRV_CDC_ACM), "cdc_acm");
+	assert_string_equal(serial_drv_name(99), "?");
+	/* a class device is not claimed by VID:PID; the vendors' parts are */
+	assert_int_equal(serial_drv_match_ids(0x0525, 0xa4a7), -ENOENT);
+	assert_int_equal(serial_drv_match_ids(0x0403, 0x6001), SERIAL_DRV_FTDI);
+	assert_int_equal(serial_drv_match_ids(0x0403, 0x6010), SERIAL_DRV_FTDI);
+	assert_int_equal(serial_drv_match_ids(0x10c4, 0xea60), SERIAL_DRV_CP210X);
+	assert_int_equal(serial_drv_match_ids(0x1a86, 0x7523), SERIAL_DRV_CH341);
+	assert_int_equal(serial_drv_match_ids(0x067b, 0x2303), SERIAL_DRV_PL2303);
+	assert_string_equal(serial_drv_name(SERIAL_DRV_FTDI), "ftdi_sio");
+}
+
+static void test_driver_requests(void **state)
+{
+	const struct serial_driver *d = serial_drv_get(SERIAL_DRV_CDC_ACM);
+	struct serial_function f = {.driver = SERIAL_DRV_CDC_ACM, .intf = 2};
+	struct serial_xfers q;
+	uint32_t actual = 0;
+	struct serial_line l = {.baud = 250000,
+	                        .data_bits = 7,
+	                        .parity = SERIAL_PARITY_EVEN,
+	                        .stop_bits = SERIAL_STOP_2,
+	                        .flow = SERIAL_FLOW_RTSCTS};
+
+	assert_ptr_equal(d, &cdc_acm_driver);
+	serial_xfers_init(&q);
+	assert_int_equal(d->set_line(&f, &l, &q, &actual), 0);
+	assert_int_equal(actual, 250000);
+	assert_int_equal(q.n, 1);
+	assert_int_equal(q.x[0].setup.bmRequestType, 0x21);
+	assert_int_equal(q.x[0].setup.bRequest, 0x20); /* SET_LINE_CODING */
+	assert_int_equal(q.x[0].setup.wIndex, 2);
+	assert_int_equal(q.x[0].setup.wLength, 7);
+	static const uint8_t coding[7] = {
+	    0x90, 0xd0, 0x03, 0x00, /* 250000 LE */
+	    2,                      /* 2 stop bits */
+	    2,                      /* even */
+	    7,                      /* data bits */
+	};
+	assert_memory_equal(q.x[0].data, coding, 7);
+	/* the same coding with only the flow changed: nothing to send */
+	l.flow = 0;
+	serial_xfers_init(&q);
+	assert_int_equal(d->set_line(&f, &l, &q, &actual), 0);
+	assert_int_equal(q.n, 0);
+	/* a fresh link (priv zeroed) sends it again */
+	memset(f.priv, 0, sizeof(f.priv));
+	assert_int_equal(d->set_line(&f, &l, &q, &actual), 0);
+	assert_int_equal(q.n, 1);
+	/* out of range */
+	l.data_bits = 9;
+	assert_int_equal(d->set_line(&f, &l, &q, &actual), -EINVAL);
+
+	serial_xfers_init(&q);
+	assert_int_equal(d->set_lines(&f, SERIAL_RTS, &q), 0);
+	assert_int_equal(d->set_break(&f, true, &q), 0);
+	assert_int_equal(d->set_break(&f, false, &q), 0);
+	assert_int_equal(q.n, 3);
+	assert_int_equal(q.x[0].setup.bRequest, 0x22); /* SET_CONTROL_LINE_STATE */
+	assert_int_equal(q.x[0].setup.wValue, 0x0002); /* RTS only */
+	assert_int_equal(q.x[0].setup.wLength, 0);
+	assert_int_equal(q.x[1].setup.bRequest, 0x23); /* SEND_BREAK */
+	assert_int_equal(q.x[1].setup.wValue, 0xffff); /* until cleared */
+	assert_int_equal(q.x[2].setup.wValue, 0);
+}
+
+static void test_driver_status(void **state)
+{
+	const struct serial_driver *d = &cdc_acm_driver;
+	struct serial_function f = {.driver = SERIAL_DRV_CDC_ACM, .intf = 1};
+	struct serial_status st;
+	uint8_t n[10];
+
+	assert_int_equal(d->status_source, SERIAL_STATUS_INTERRUPT);
+	assert_int_equal(d->initial_lines, SERIAL_CTS);
+	cdc_acm_serial_state_encode(1, CDC_SS_DCD | CDC_SS_RI | CDC_SS_PARITY, n, sizeof(n));
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(d->status_decode(&f, SERIAL_ORIGIN_INTERRUPT, n, sizeof(n), &st), 0);
+	assert_true(st.has_lines);
+	assert_true(st.ri_event);
+	assert_int_equal(st.lines, SERIAL_CTS | SERIAL_DCD | SERIAL_RI);
+	assert_int_equal(st.events, SERIAL_EV_PARITY);
+	/* another function's notification, a short one */
+	cdc_acm_serial_state_encode(3, CDC_SS_DCD, n, sizeof(n));
+	assert_int_equal(d->status_decode(&f, SERIAL_ORIGIN_INTERRUPT, n, sizeof(n), &st), -ENOMSG);
+	assert_int_equal(d->status_decode(&f, SERIAL_ORIGIN_INTERRUPT, n, 9, &st), -EMSGSIZE);
+}
+
+static void test_xfers_bounds(void **state)
+{
+	struct serial_xfers q;
+	uint8_t big[SERIAL_XFER_DATA_MAX + 1] = {0};
+
+	serial_xfers_init(&q);
+	/* an OUT data stage longer than a transfer holds, or missing */
+	assert_int_equal(serial_xfers_add(&q, 0x40, 1, 0, 0, big, sizeof(big)), -EINVAL);
+	assert_int_equal(serial_xfers_add(&q, 0x40, 1, 0, 0, NULL, 2), -EINVAL);
+	/* IN: wLength is the size asked for; the tag is kept */
+	assert_int_equal(serial_xfers_add_ex(&q, 0xc0, 5, 1, 2, NULL, 300, SERIAL_XFER_OPTIONAL, 7),
+	                 0);
+	assert_int_equal(q.x[0].setup.wLength, 300);
+	assert_int_equal(q.x[0].tag, 7);
+	assert_int_equal(q.x[0].flags, SERIAL_XFER_OPTIONAL);
+	/* an OUT transfer never carries a tag */
+	assert_int_equal(serial_xfers_add_ex(&q, 0x40, 5, 1, 2, big, 2, 0, 7), 0);
+	assert_int_equal(q.x[1].tag, 0);
+	for (unsigned i = 2; i < SERIAL_XFERS_MAX; i++)
+		assert_int_equal(serial_xfers_add(&q, 0x40, 1, 0, 0, NULL, 0), 0);
+	assert_int_equal(serial_xfers_add(&q, 0x40, 1, 0, 0, NULL, 0), -ENOSPC);
+	assert_int_equal(q.n, SERIAL_XFERS_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -717,6 +848,10 @@ int main(void)
 	    cmocka_unit_test(test_serial_state_encode),
 	    cmocka_unit_test(test_serial_state_decode),
 	    cmocka_unit_test(test_serial_state_errors),
+	    cmocka_unit_test(test_driver_probe),
+	    cmocka_unit_test(test_driver_requests),
+	    cmocka_unit_test(test_driver_status),
+	    cmocka_unit_test(test_xfers_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, release_held);
 }

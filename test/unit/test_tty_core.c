@@ -13,6 +13,7 @@
 #include <asm/ioctls.h>
 #include <asm/termios.h>
 
+#include "cdc_acm.h"
 #include "tty_core.h"
 
 /* ---- harness ---------------------------------------------------------------- */
@@ -79,13 +80,27 @@ static const struct tty_core_ops ops = {
 static struct h *hnew(size_t rx, size_t tx)
 {
 	struct h *h = calloc(1, sizeof(*h));
-	struct tty_core_config cfg = {.rx_size = rx, .tx_size = tx, .ops = &ops, .user = h};
+	/* as the bridge does: the driver's initial lines (cdc_acm: CTS) */
+	struct tty_core_config cfg = {.rx_size = rx,
+	                              .tx_size = tx,
+	                              .ops = &ops,
+	                              .user = h,
+	                              .lines_in = cdc_acm_driver.initial_lines};
 	struct tty_core_fx fx;
 
 	assert_non_null(h);
 	assert_int_equal(tty_core_new(&h->c, &cfg), 0);
 	assert_int_equal(tty_core_open(h->c, false, 0, &fx), 1);
 	return h;
+}
+
+/* A CDC SERIAL_STATE bitmap as the cdc_acm driver reports it. */
+static int serial_state(struct tty_core *c, uint16_t cdc_bits, uint64_t now)
+{
+	struct serial_status st = {0};
+
+	cdc_acm_serial_state_to_status(cdc_bits, &st);
+	return tty_core_modem_status(c, &st, now);
 }
 
 static void hfree(struct h *h)
@@ -146,7 +161,7 @@ static void test_defaults(void **state)
 {
 	struct h *h = hnew(0, 0);
 	struct termios2 t;
-	struct cdc_line_coding lc;
+	struct serial_line lc;
 	struct tty_core_fx fx;
 
 	tty_core_get_termios(h->c, &t);
@@ -155,11 +170,11 @@ static void test_defaults(void **state)
 	assert_true(t.c_lflag & ICANON);
 	assert_int_equal(t.c_ospeed, 9600);
 	assert_int_equal(t.c_cc[VMIN], 1);
-	tty_core_get_coding(h->c, &lc);
-	assert_int_equal(lc.rate, 9600);
+	tty_core_get_line(h->c, &lc);
+	assert_int_equal(lc.baud, 9600);
 	assert_int_equal(lc.data_bits, 8);
-	assert_int_equal(lc.parity, CDC_PARITY_NONE);
-	assert_int_equal(lc.stop_bits, CDC_STOP_1);
+	assert_int_equal(lc.parity, SERIAL_PARITY_NONE);
+	assert_int_equal(lc.stop_bits, SERIAL_STOP_1);
 	/* open raised DTR|RTS; CTS always reported as cdc-acm does */
 	assert_int_equal(tty_core_tiocmget(h->c), TIOCM_DTR | TIOCM_RTS | TIOCM_CTS);
 	assert_int_equal(tty_core_rx_room(h->c), TTY_CORE_RX_DEFAULT);
@@ -168,7 +183,7 @@ static void test_defaults(void **state)
 	/* second open raises again (unconditionally, like tty_port) */
 	assert_int_equal(tty_core_open(h->c, false, 0, &fx), 2);
 	assert_int_equal(fx.flags, TTY_FX_LINES);
-	assert_int_equal(fx.lines, CDC_CTRL_DTR | CDC_CTRL_RTS);
+	assert_int_equal(fx.lines, SERIAL_DTR | SERIAL_RTS);
 	assert_int_equal(tty_core_close(h->c, 0, &fx), 1);
 	assert_int_equal(fx.flags, 0);
 	/* last close with HUPCL drops both */
@@ -1076,7 +1091,7 @@ static void test_baud_table(void **state)
 	    {B4000000, 4000000},
 	};
 	struct termios2 t;
-	struct cdc_line_coding lc;
+	struct serial_line lc;
 
 	memset(&t, 0, sizeof(t));
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
@@ -1085,17 +1100,17 @@ static void test_baud_table(void **state)
 		assert_int_equal(tty_core_termios_baud(&t), tab[i].rate);
 		assert_int_equal(tty_core_termios_ibaud(&t), tab[i].rate);
 		if (tab[i].rate) {
-			assert_int_equal(tty_core_termios_to_coding(&t, &lc), 0);
-			assert_int_equal(lc.rate, tab[i].rate);
+			assert_int_equal(tty_core_termios_to_line(&t, &lc), 0);
+			assert_int_equal(lc.baud, tab[i].rate);
 		} else {
-			assert_int_equal(tty_core_termios_to_coding(&t, &lc), -EINVAL);
+			assert_int_equal(tty_core_termios_to_line(&t, &lc), -EINVAL);
 		}
 	}
 	t.c_cflag = BOTHER | CS8;
 	t.c_ospeed = 250000;
 	assert_int_equal(tty_core_termios_baud(&t), 250000);
-	assert_int_equal(tty_core_termios_to_coding(&t, &lc), 0);
-	assert_int_equal(lc.rate, 250000);
+	assert_int_equal(tty_core_termios_to_line(&t, &lc), 0);
+	assert_int_equal(lc.baud, 250000);
 	/* split input speed through CIBAUD */
 	t.c_cflag = B115200 | (B9600 << IBSHIFT);
 	assert_int_equal(tty_core_termios_ibaud(&t), 9600);
@@ -1110,23 +1125,23 @@ static void test_coding_fields(void **state)
 		tcflag_t cflag;
 		uint8_t bits, stop, parity;
 	} tab[] = {
-	    {CS5, 5, CDC_STOP_1, CDC_PARITY_NONE},
-	    {CS6 | CSTOPB, 6, CDC_STOP_2, CDC_PARITY_NONE},
-	    {CS7 | PARENB, 7, CDC_STOP_1, CDC_PARITY_EVEN},
-	    {CS7 | PARENB | PARODD, 7, CDC_STOP_1, CDC_PARITY_ODD},
-	    {CS8 | PARENB | PARODD | CMSPAR, 8, CDC_STOP_1, CDC_PARITY_MARK},
-	    {CS8 | PARENB | CMSPAR, 8, CDC_STOP_1, CDC_PARITY_SPACE},
-	    {CS8 | PARODD | CMSPAR, 8, CDC_STOP_1, CDC_PARITY_NONE}, /* no PARENB */
-	    {CS5 | CSTOPB, 5, CDC_STOP_2, CDC_PARITY_NONE},          /* as cdc-acm */
+	    {CS5, 5, SERIAL_STOP_1, SERIAL_PARITY_NONE},
+	    {CS6 | CSTOPB, 6, SERIAL_STOP_2, SERIAL_PARITY_NONE},
+	    {CS7 | PARENB, 7, SERIAL_STOP_1, SERIAL_PARITY_EVEN},
+	    {CS7 | PARENB | PARODD, 7, SERIAL_STOP_1, SERIAL_PARITY_ODD},
+	    {CS8 | PARENB | PARODD | CMSPAR, 8, SERIAL_STOP_1, SERIAL_PARITY_MARK},
+	    {CS8 | PARENB | CMSPAR, 8, SERIAL_STOP_1, SERIAL_PARITY_SPACE},
+	    {CS8 | PARODD | CMSPAR, 8, SERIAL_STOP_1, SERIAL_PARITY_NONE}, /* no PARENB */
+	    {CS5 | CSTOPB, 5, SERIAL_STOP_2, SERIAL_PARITY_NONE},          /* as cdc-acm */
 	};
 	struct termios2 t;
-	struct cdc_line_coding lc;
+	struct serial_line lc;
 
 	memset(&t, 0, sizeof(t));
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
 		t.c_cflag = B19200 | tab[i].cflag;
-		assert_int_equal(tty_core_termios_to_coding(&t, &lc), 0);
-		assert_int_equal(lc.rate, 19200);
+		assert_int_equal(tty_core_termios_to_line(&t, &lc), 0);
+		assert_int_equal(lc.baud, 19200);
 		assert_int_equal(lc.data_bits, tab[i].bits);
 		assert_int_equal(lc.stop_bits, tab[i].stop);
 		assert_int_equal(lc.parity, tab[i].parity);
@@ -1156,19 +1171,19 @@ static void test_set_termios_effects(void **state)
 	assert_int_equal(t.c_ospeed, 9600); /* recomputed from CBAUD */
 
 	set_cflag(h, B115200 | CS7 | PARENB | CREAD, 0, &fx);
-	assert_int_equal(fx.flags, TTY_FX_LINE_CODING);
-	assert_int_equal(fx.coding.rate, 115200);
-	assert_int_equal(fx.coding.data_bits, 7);
-	assert_int_equal(fx.coding.parity, CDC_PARITY_EVEN);
+	assert_int_equal(fx.flags, TTY_FX_LINE);
+	assert_int_equal(fx.line.baud, 115200);
+	assert_int_equal(fx.line.data_bits, 7);
+	assert_int_equal(fx.line.parity, SERIAL_PARITY_EVEN);
 	tty_core_get_termios(h->c, &t);
 	assert_int_equal(t.c_ospeed, 115200);
 	assert_int_equal(t.c_ispeed, 115200);
 
 	/* BOTHER 250000 (pyserial) */
 	set_cflag(h, BOTHER | CS8 | CREAD, 250000, &fx);
-	assert_int_equal(fx.flags, TTY_FX_LINE_CODING);
-	assert_int_equal(fx.coding.rate, 250000);
-	assert_int_equal(fx.coding.data_bits, 8);
+	assert_int_equal(fx.flags, TTY_FX_LINE);
+	assert_int_equal(fx.line.baud, 250000);
+	assert_int_equal(fx.line.data_bits, 8);
 	tty_core_get_termios(h->c, &t);
 	assert_int_equal(t.c_ospeed, 250000);
 	assert_int_equal(t.c_ispeed, 250000);
@@ -1178,20 +1193,20 @@ static void test_set_termios_effects(void **state)
 	assert_int_equal(fx.flags, TTY_FX_LINES);
 	assert_int_equal(fx.lines, 0);
 	assert_int_equal(tty_core_tiocmget(h->c) & (TIOCM_DTR | TIOCM_RTS), 0);
-	struct cdc_line_coding lc;
+	struct serial_line lc;
 
-	tty_core_get_coding(h->c, &lc);
-	assert_int_equal(lc.rate, 250000);
+	tty_core_get_line(h->c, &lc);
+	assert_int_equal(lc.baud, 250000);
 	/* B0 with other framing: lines unchanged, coding sent with old rate */
 	set_cflag(h, B0 | CS7 | CREAD, 0, &fx);
-	assert_int_equal(fx.flags, TTY_FX_LINE_CODING);
-	assert_int_equal(fx.coding.rate, 250000);
-	assert_int_equal(fx.coding.data_bits, 7);
+	assert_int_equal(fx.flags, TTY_FX_LINE);
+	assert_int_equal(fx.line.baud, 250000);
+	assert_int_equal(fx.line.data_bits, 7);
 	/* leaving B0 raises them again, then the new coding */
 	set_cflag(h, B57600 | CS8 | CREAD, 0, &fx);
-	assert_int_equal(fx.flags, TTY_FX_LINES | TTY_FX_LINE_CODING);
-	assert_int_equal(fx.lines, CDC_CTRL_DTR | CDC_CTRL_RTS);
-	assert_int_equal(fx.coding.rate, 57600);
+	assert_int_equal(fx.flags, TTY_FX_LINES | TTY_FX_LINE);
+	assert_int_equal(fx.lines, SERIAL_DTR | SERIAL_RTS);
+	assert_int_equal(fx.line.baud, 57600);
 	/* BOTHER with speed 0 is not B0: lines stay, rate stays */
 	set_cflag(h, BOTHER | CS8 | CREAD, 0, &fx);
 	assert_int_equal(fx.flags, 0);
@@ -1231,11 +1246,11 @@ static void test_tiocmset(void **state)
 
 	assert_int_equal(tty_core_tiocmset(h->c, 0, TIOCM_DTR, 0, &fx), 0);
 	assert_int_equal(fx.flags, TTY_FX_LINES);
-	assert_int_equal(fx.lines, CDC_CTRL_RTS);
+	assert_int_equal(fx.lines, SERIAL_RTS);
 	assert_int_equal(tty_core_tiocmset(h->c, 0, TIOCM_DTR, 0, &fx), 0);
 	assert_int_equal(fx.flags, 0); /* no change, no request */
 	assert_int_equal(tty_core_tiocmset(h->c, TIOCM_DTR, TIOCM_RTS, 0, &fx), 0);
-	assert_int_equal(fx.lines, CDC_CTRL_DTR);
+	assert_int_equal(fx.lines, SERIAL_DTR);
 	/* input lines cannot be set */
 	assert_int_equal(tty_core_tiocmset(h->c, TIOCM_CD | TIOCM_DSR, 0, 0, &fx), 0);
 	assert_int_equal(fx.flags, 0);
@@ -1251,16 +1266,16 @@ static void test_serial_state(void **state)
 	assert_int_equal(tty_core_miwait(h->c, T(0), TIOCM_DSR, 0), TTY_CORE_PENDING);
 	assert_int_equal(tty_core_miwait(h->c, T(1), TIOCM_CTS, 0), TTY_CORE_PENDING);
 	assert_int_equal(tty_core_miwait(h->c, T(2), TIOCM_CD | TIOCM_RI, 0), TTY_CORE_PENDING);
-	assert_int_equal(tty_core_serial_state(h->c, CDC_SS_DCD, 0), 0);
+	assert_int_equal(serial_state(h->c, CDC_SS_DCD, 0), 0);
 	assert_int_equal(h->ndone, 1);
 	assert_ptr_equal(h->done[0].token, T(2));
 	assert_int_equal(tty_core_tiocmget(h->c), TIOCM_DTR | TIOCM_RTS | TIOCM_CTS | TIOCM_CD);
-	assert_int_equal(tty_core_serial_state(h->c, CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI, 0), 0);
+	assert_int_equal(serial_state(h->c, CDC_SS_DCD | CDC_SS_DSR | CDC_SS_RI, 0), 0);
 	assert_int_equal(h->ndone, 2);
 	assert_ptr_equal(h->done[1].token, T(0));
 	assert_int_equal(h->done[1].result, 0);
 	assert_int_equal(
-	    tty_core_serial_state(
+	    serial_state(
 	        h->c, CDC_SS_DCD | CDC_SS_DSR | CDC_SS_FRAMING | CDC_SS_PARITY | CDC_SS_OVERRUN, 0),
 	    0);
 	tty_core_icount(h->c, &ic);
@@ -1275,10 +1290,75 @@ static void test_serial_state(void **state)
 	assert_int_equal(h->ndone, 2);
 	assert_int_equal(tty_core_cancel(h->c, T(1), 0), -EINTR);
 	/* DCD drop with CLOCAL: no hangup; without CLOCAL: hangup advised */
-	assert_int_equal(tty_core_serial_state(h->c, 0, 0), 0);
-	assert_int_equal(tty_core_serial_state(h->c, CDC_SS_DCD, 0), 0);
+	assert_int_equal(serial_state(h->c, 0, 0), 0);
+	assert_int_equal(serial_state(h->c, CDC_SS_DCD, 0), 0);
 	set_cflag(h, B9600 | CS8 | CREAD, 0, NULL);
-	assert_int_equal(tty_core_serial_state(h->c, 0, 0), TTY_CORE_SS_HANGUP);
+	assert_int_equal(serial_state(h->c, 0, 0), TTY_CORE_SS_HANGUP);
+	hfree(h);
+}
+
+/* Chips other than cdc_acm report levels (usb-serial rules): CTS is real,
+ * RI counts its edges, events come without levels. */
+static void test_modem_levels(void **state)
+{
+	struct h *h = hnew(0, 0);
+	struct serial_icounter_struct ic;
+	struct serial_status st = {.has_lines = true, .lines = 0};
+
+	assert_int_equal(tty_core_modem_status(h->c, &st, 0), 0); /* CTS drops */
+	assert_int_equal(tty_core_tiocmget(h->c), TIOCM_DTR | TIOCM_RTS);
+	assert_int_equal(tty_core_miwait(h->c, T(0), TIOCM_CTS, 0), TTY_CORE_PENDING);
+	assert_int_equal(tty_core_miwait(h->c, T(1), TIOCM_RI, 0), TTY_CORE_PENDING);
+	st.lines = SERIAL_CTS | SERIAL_RI;
+	assert_int_equal(tty_core_modem_status(h->c, &st, 0), 0);
+	assert_int_equal(h->ndone, 2);
+	assert_int_equal(tty_core_tiocmget(h->c), TIOCM_DTR | TIOCM_RTS | TIOCM_CTS | TIOCM_RI);
+	/* the same levels again count nothing; RI falling is an edge */
+	assert_int_equal(tty_core_modem_status(h->c, &st, 0), 0);
+	st.lines = SERIAL_CTS;
+	assert_int_equal(tty_core_modem_status(h->c, &st, 0), 0);
+	/* events alone leave the levels */
+	struct serial_status ev = {.events = SERIAL_EV_OVERRUN | SERIAL_EV_FRAMING};
+	assert_int_equal(tty_core_modem_status(h->c, &ev, 0), 0);
+	assert_int_equal(tty_core_tiocmget(h->c), TIOCM_DTR | TIOCM_RTS | TIOCM_CTS);
+	tty_core_icount(h->c, &ic);
+	assert_int_equal(ic.cts, 2);
+	assert_int_equal(ic.rng, 2);
+	assert_int_equal(ic.overrun, 1);
+	assert_int_equal(ic.frame, 1);
+	assert_int_equal(ic.dsr, 0);
+	hfree(h);
+}
+
+static void test_line_flow(void **state)
+{
+	struct termios2 t;
+	struct serial_line l;
+
+	memset(&t, 0, sizeof(t));
+	t.c_cflag = B115200 | CS8 | CRTSCTS;
+	t.c_iflag = IXON | IXOFF;
+	t.c_cc[VSTART] = 0x11;
+	t.c_cc[VSTOP] = 0x13;
+	assert_int_equal(tty_core_termios_to_line(&t, &l), 0);
+	assert_int_equal(l.flow, SERIAL_FLOW_RTSCTS | SERIAL_FLOW_IXON | SERIAL_FLOW_IXOFF);
+	assert_int_equal(l.xon, 0x11);
+	assert_int_equal(l.xoff, 0x13);
+	t.c_cflag = B115200 | CS8;
+	t.c_iflag = 0;
+	assert_int_equal(tty_core_termios_to_line(&t, &l), 0);
+	assert_int_equal(l.flow, 0);
+
+	/* a flow-only change is a line change (drivers with chip flow need it) */
+	struct h *h = hnew(0, 0);
+	struct tty_core_fx fx;
+
+	tty_core_get_termios(h->c, &t);
+	t.c_cflag |= CRTSCTS;
+	assert_int_equal(tty_core_set_termios(h->c, &t, 0, &fx), 0);
+	assert_int_equal(fx.flags, TTY_FX_LINE);
+	assert_int_equal(fx.line.flow, SERIAL_FLOW_RTSCTS | SERIAL_FLOW_IXON);
+	assert_int_equal(fx.line.baud, 9600);
 	hfree(h);
 }
 
@@ -1290,19 +1370,19 @@ static void test_break_input(void **state)
 
 	set_raw(h, 1, 0);
 	rx_str(h, "a", 0);
-	assert_int_equal(tty_core_serial_state(h->c, CDC_SS_BREAK, 0), 0);
+	assert_int_equal(serial_state(h->c, CDC_SS_BREAK, 0), 0);
 	assert_int_equal(tty_core_read(h->c, T(0), buf, sizeof(buf), false, 0), 2);
 	assert_int_equal(buf[1], 0); /* break reads as NUL */
 	mod_flags(h, PARMRK, 0, 0, 0, 0, 0);
-	assert_int_equal(tty_core_serial_state(h->c, CDC_SS_BREAK, 0), 0);
+	assert_int_equal(serial_state(h->c, CDC_SS_BREAK, 0), 0);
 	assert_int_equal(tty_core_read(h->c, T(0), buf, sizeof(buf), false, 0), 3);
 	assert_memory_equal(buf, "\xff\0\0", 3);
 	mod_flags(h, IGNBRK, 0, 0, 0, 0, 0);
-	assert_int_equal(tty_core_serial_state(h->c, CDC_SS_BREAK, 0), 0);
+	assert_int_equal(serial_state(h->c, CDC_SS_BREAK, 0), 0);
 	assert_int_equal(tty_core_inq(h->c), 0);
 	mod_flags(h, BRKINT, IGNBRK, 0, 0, 0, 0);
 	rx_str(h, "zz", 0);
-	assert_int_equal(tty_core_serial_state(h->c, CDC_SS_BREAK, 0), 0);
+	assert_int_equal(serial_state(h->c, CDC_SS_BREAK, 0), 0);
 	assert_int_equal(tty_core_inq(h->c), 0); /* BRKINT: flushed */
 	tty_core_icount(h->c, &ic);
 	assert_int_equal(ic.brk, 4);
@@ -1434,6 +1514,8 @@ int main(void)
 	    cmocka_unit_test(test_locked_termios),
 	    cmocka_unit_test(test_tiocmset),
 	    cmocka_unit_test(test_serial_state),
+	    cmocka_unit_test(test_modem_levels),
+	    cmocka_unit_test(test_line_flow),
 	    cmocka_unit_test(test_break_input),
 	    cmocka_unit_test(test_hangup),
 	};

@@ -13,6 +13,7 @@
 #include <linux/serial.h>
 #include <linux/tty.h>
 
+#include "cdc_acm.h"
 #include "tty_ioctl.h"
 
 /* ---- harness ---------------------------------------------------------------- */
@@ -39,7 +40,9 @@ static const struct tty_core_ops ops = {.complete = cb_complete};
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct tty_core_config cfg = {.ops = &ops, .user = f};
+	/* as the bridge does: the driver's initial lines (cdc_acm: CTS) */
+	struct tty_core_config cfg = {
+	    .ops = &ops, .user = f, .lines_in = cdc_acm_driver.initial_lines};
 	struct tty_core_fx fx;
 
 	if (!f || tty_core_new(&f->core, &cfg) < 0)
@@ -49,6 +52,15 @@ static int setup(void **state)
 		return -1;
 	*state = f;
 	return 0;
+}
+
+/* A CDC SERIAL_STATE bitmap as the cdc_acm driver reports it. */
+static int serial_state(struct tty_core *c, uint16_t cdc_bits, uint64_t now)
+{
+	struct serial_status st = {0};
+
+	cdc_acm_serial_state_to_status(cdc_bits, &st);
+	return tty_core_modem_status(c, &st, now);
 }
 
 static int teardown(void **state)
@@ -249,10 +261,10 @@ static void test_tcgets_tcsets(void **state)
 	t.c_cflag = (t.c_cflag & ~(tcflag_t)(CBAUD | CSIZE)) | B115200 | CS7 | PARENB;
 	assert_int_equal(run_simple(f, TCSETSW, 0, &t, NULL, &res), 0);
 	assert_int_equal(res.action, TTY_IOCTL_REPLY);
-	assert_int_equal(res.fx.flags, TTY_FX_LINE_CODING);
-	assert_int_equal(res.fx.coding.rate, 115200);
-	assert_int_equal(res.fx.coding.data_bits, 7);
-	assert_int_equal(res.fx.coding.parity, CDC_PARITY_EVEN);
+	assert_int_equal(res.fx.flags, TTY_FX_LINE);
+	assert_int_equal(res.fx.line.baud, 115200);
+	assert_int_equal(res.fx.line.data_bits, 7);
+	assert_int_equal(res.fx.line.parity, SERIAL_PARITY_EVEN);
 	/* TCGETS2 shows the speed computed from CBAUD */
 	assert_int_equal(run_simple(f, TCGETS2, 0, NULL, &t2, &res), 0);
 	assert_int_equal(res.out_len, 44);
@@ -263,8 +275,8 @@ static void test_tcgets_tcsets(void **state)
 	t2.c_cflag = (t2.c_cflag & ~(tcflag_t)(CBAUD | CSIZE | PARENB)) | BOTHER | CS8;
 	t2.c_ospeed = t2.c_ispeed = 250000;
 	assert_int_equal(run_simple(f, TCSETS2, 0, &t2, NULL, &res), 0);
-	assert_int_equal(res.fx.flags, TTY_FX_LINE_CODING);
-	assert_int_equal(res.fx.coding.rate, 250000);
+	assert_int_equal(res.fx.flags, TTY_FX_LINE);
+	assert_int_equal(res.fx.line.baud, 250000);
 	memset(&t2, 0, sizeof(t2));
 	assert_int_equal(run_simple(f, TCGETS2, 0, NULL, &t2, &res), 0);
 	assert_int_equal(t2.c_cflag & CBAUD, BOTHER);
@@ -306,8 +318,8 @@ static void test_tcsetsw_deferred(void **state)
 	assert_int_equal(f->last_result, 0);
 	assert_int_equal(run(f, TCSETSW2, 0, &t2, NULL, TTY_IOCTL_DRAINED, false, &res), 0);
 	assert_int_equal(res.action, TTY_IOCTL_REPLY);
-	assert_int_equal(res.fx.flags, TTY_FX_LINE_CODING);
-	assert_int_equal(res.fx.coding.rate, 38400);
+	assert_int_equal(res.fx.flags, TTY_FX_LINE);
+	assert_int_equal(res.fx.line.baud, 38400);
 	tty_core_get_termios(f->core, &now);
 	assert_int_equal(now.c_cflag & CBAUD, B38400);
 }
@@ -366,8 +378,8 @@ static void test_termio(void **state)
 	o.c_cc[VMIN] = 7;
 	o.c_cflag = (unsigned short)((o.c_cflag & ~CSIZE) | CS6);
 	assert_int_equal(run_simple(f, TCSETA, 0, &o, NULL, &res), 0);
-	assert_int_equal(res.fx.flags, TTY_FX_LINE_CODING);
-	assert_int_equal(res.fx.coding.data_bits, 6);
+	assert_int_equal(res.fx.flags, TTY_FX_LINE);
+	assert_int_equal(res.fx.line.data_bits, 6);
 	tty_core_get_termios(f->core, &k);
 	assert_false(k.c_lflag & ICANON);
 	assert_int_equal(k.c_cc[VMIN], 7);
@@ -414,17 +426,17 @@ static void test_tiocm(void **state)
 	v = TIOCM_DTR;
 	assert_int_equal(run_simple(f, TIOCMBIC, 0, &v, NULL, &res), 0);
 	assert_int_equal(res.fx.flags, TTY_FX_LINES);
-	assert_int_equal(res.fx.lines, CDC_CTRL_RTS);
+	assert_int_equal(res.fx.lines, SERIAL_RTS);
 	assert_int_equal(run_simple(f, TIOCMBIC, 0, &v, NULL, &res), 0);
 	assert_int_equal(res.fx.flags, 0);
 	v = TIOCM_DTR | TIOCM_RTS;
 	assert_int_equal(run_simple(f, TIOCMBIS, 0, &v, NULL, &res), 0);
-	assert_int_equal(res.fx.lines, CDC_CTRL_DTR | CDC_CTRL_RTS);
+	assert_int_equal(res.fx.lines, SERIAL_DTR | SERIAL_RTS);
 	v = TIOCM_RTS | TIOCM_CD;
 	assert_int_equal(run_simple(f, TIOCMSET, 0, &v, NULL, &res), 0);
 	assert_int_equal(res.fx.flags, TTY_FX_LINES);
-	assert_int_equal(res.fx.lines, CDC_CTRL_RTS);
-	assert_int_equal(tty_core_serial_state(f->core, CDC_SS_DSR | CDC_SS_RI, 0), 0);
+	assert_int_equal(res.fx.lines, SERIAL_RTS);
+	assert_int_equal(serial_state(f->core, CDC_SS_DSR | CDC_SS_RI, 0), 0);
 	assert_int_equal(get_int(f, TIOCMGET), TIOCM_RTS | TIOCM_CTS | TIOCM_DSR | TIOCM_RNG);
 }
 
@@ -438,7 +450,7 @@ static void test_tiocmiwait_icount(void **state)
 	assert_int_equal(res.action, TTY_IOCTL_WAIT_MODEM);
 	assert_int_equal(res.miwait_mask, TIOCM_DSR | TIOCM_CD);
 	assert_int_equal(tty_core_miwait(f->core, &res, res.miwait_mask, 0), TTY_CORE_PENDING);
-	assert_int_equal(tty_core_serial_state(f->core, CDC_SS_DSR | CDC_SS_PARITY, 0), 0);
+	assert_int_equal(serial_state(f->core, CDC_SS_DSR | CDC_SS_PARITY, 0), 0);
 	assert_int_equal(f->ndone, 1);
 	assert_ptr_equal(f->last_token, &res);
 	assert_int_equal(tty_core_rx(f->core, (const uint8_t *)"12345", 5, 0), 0);
@@ -517,15 +529,17 @@ static void test_break(void **state)
 	assert_int_equal(run_simple(f, TIOCSBRK, 0, NULL, NULL, &res), 0);
 	assert_int_equal(res.action, TTY_IOCTL_REPLY);
 	assert_int_equal(res.fx.break_ms, TTY_BREAK_FOREVER);
-	/* TCSBRKP: deciseconds, 0 -> 250 ms, capped */
+	/* TCSBRKP: deciseconds, 0 -> 250 ms */
 	assert_int_equal(run_simple(f, TCSBRKP, 3, NULL, NULL, &res), 0);
 	assert_int_equal(res.fx.break_ms, 300);
 	assert_int_equal(run_simple(f, TCSBRKP, 0, NULL, NULL, &res), 0);
 	assert_int_equal(res.fx.break_ms, 250);
+	/* long breaks are timed by the caller, as the kernel sleeps them */
 	assert_int_equal(run_simple(f, TCSBRKP, 100000, NULL, NULL, &res), 0);
-	assert_int_equal(res.fx.break_ms, TTY_BREAK_MAX_MS);
+	assert_int_equal(res.fx.break_ms, 10000000);
+	/* never "forever": that is TIOCSBRK's value */
 	assert_int_equal(run_simple(f, TCSBRKP, (unsigned long)-1, NULL, NULL, &res), 0);
-	assert_int_equal(res.fx.break_ms, TTY_BREAK_MAX_MS);
+	assert_int_equal(res.fx.break_ms, TTY_BREAK_FOREVER - 1);
 }
 
 /* ---- excl, ldisc, winsize, serial, ctty ------------------------------------------- */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * usbip-mock-server - a mock USBIP server (Linux usbipd + usbip-host look-alike)
- * that exports every *.lsusb file of a directory; CDC-ACM functions loop their
- * bulk OUT data back to bulk IN.
+ * that exports every *.lsusb file of a directory, each played by a chip model
+ * (CDC-ACM, FTDI, CP210x, CH34x, PL2303: tools/mock/mock_model.h); every
+ * serial port loops its bulk OUT data back to bulk IN, framed as the chip
+ * frames it.
  *
  *   usbip-mock-server [--dir DIR] [--port N] [--listen ADDR] [--control PATH] [--verbose]
  *
@@ -17,21 +19,24 @@
  *   help                           this list
  *   list                           BUSID STATE per device (block)
  *   state BUSID                    free | imported | unplugged
- *   linecoding BUSID [INTF]        last SET_LINE_CODING, e.g. "115200 8 N 1"
- *   lines BUSID [INTF]             SET_CONTROL_LINE_STATE values in order, "0x3 0x2 0x0"
- *   breaks BUSID [INTF]            SEND_BREAK values in order
+ *   linecoding BUSID [INTF]        line settings as the chip decodes them, "115200 8 N 1"
+ *   lines BUSID [INTF]             DTR/RTS values the host set, in order, "0x3 0x2 0x0"
+ *   breaks BUSID [INTF]            SEND_BREAK values / break on (0xffff) and off (0x0)
  *   requests BUSID                 recorded control requests (block): TYPE REQUEST VALUE
  *                                  INDEX LENGTH STATUS DATA
  *   clear BUSID                    forget the recorded requests
  *   serial-state BUSID BITS [INTF] inject SERIAL_STATE (0x1 DCD 0x2 DSR 0x4 break 0x8 RI
  *                                  0x10 framing 0x20 parity 0x40 overrun)
+ *   modem BUSID LINES [INTF]       far-end lines/events for any chip: cts,dsr,ri,dcd,break,...
+ *   model BUSID                    the chip model playing the device
+ *   chip BUSID [INTF]              the model's raw registers
  *   stall BUSID EP                 halt EP (0x81...) until CLEAR_FEATURE; 0: next control
  *   unplug BUSID / replug BUSID    simulate unplug (-ESHUTDOWN, close) and re-plug
  *   delay BUSID MS                 delay URB replies
  *   drop BUSID                     close the importer's TCP connection
  *   quit                           close the control connection
  *
- * INTF selects an ACM function by its communication interface number.
+ * INTF selects a serial port by the interface its requests name.
  */
 #define G_LOG_DOMAIN "usbip-mock"
 

@@ -20,16 +20,27 @@ const char mock_control_help[] =
     "help                           this list\n"
     "list                           BUSID STATE per device (block)\n"
     "state BUSID                    free | imported | unplugged\n"
-    "linecoding BUSID [INTF]        last SET_LINE_CODING: RATE DATABITS PARITY(N/O/E/M/S) "
-    "STOPBITS(1/1.5/2)\n"
-    "lines BUSID [INTF]             every SET_CONTROL_LINE_STATE wValue in order (bit0 DTR,\n"
-    "                               bit1 RTS), e.g. \"0x3 0x2 0x0\"; \"none\" if none\n"
-    "breaks BUSID [INTF]            every SEND_BREAK wValue (ms, 0xffff forever) in order\n"
+    "linecoding BUSID [INTF]        the line settings the chip was last given, as it decodes\n"
+    "                               them: RATE DATABITS PARITY(N/O/E/M/S) STOPBITS(1/1.5/2)\n"
+    "                               [rtscts] [dtrdsr] [ixon] [ixoff]; RATE is what the chip\n"
+    "                               runs at (up to 3 decimals), e.g. \"115384.615 8 N 1\"\n"
+    "lines BUSID [INTF]             DTR/RTS as the host set them, one value per request, in\n"
+    "                               order (bit0 DTR, bit1 RTS; CDC-ACM: every\n"
+    "                               SET_CONTROL_LINE_STATE wValue), e.g. \"0x3 0x2 0x0\";\n"
+    "                               \"none\" if none\n"
+    "breaks BUSID [INTF]            CDC-ACM: every SEND_BREAK wValue (ms, 0xffff forever);\n"
+    "                               other chips: 0xffff when a break began, 0x0 when it ended\n"
     "requests BUSID                 recorded control requests, oldest first (block), one per\n"
     "                               line: TYPE REQUEST VALUE INDEX LENGTH STATUS DATA(hex|-)\n"
     "clear BUSID                    forget the recorded control requests\n"
     "serial-state BUSID BITS [INTF] send a SERIAL_STATE notification; BITS: 0x1 DCD, 0x2 DSR,\n"
     "                               0x4 break, 0x8 RI, 0x10 framing, 0x20 parity, 0x40 overrun\n"
+    "modem BUSID LINES [INTF]       the far end sets its lines to exactly LINES and raises its\n"
+    "                               events; LINES: comma-separated cts dsr ri dcd break framing\n"
+    "                               parity overrun, or none; any chip, reported its own way\n"
+    "model BUSID                    the model playing the device (cdc_acm ftdi_sio cp210x\n"
+    "                               ch341 pl2303), \"none\" without serial ports\n"
+    "chip BUSID [INTF]              MODEL CHIP and the port's raw registers (key=value)\n"
     "stall BUSID EP                 halt endpoint EP (e.g. 0x81) until CLEAR_FEATURE;\n"
     "                               EP 0: the next control request stalls\n"
     "unplug BUSID                   pending URBs end with -ESHUTDOWN, the link closes, the\n"
@@ -40,7 +51,8 @@ const char mock_control_help[] =
     "delay BUSID MS                 delay every URB reply of the device by MS ms (0: off)\n"
     "drop BUSID                     close the importer's TCP connection at once\n"
     "quit                           close this control connection\n"
-    "INTF is the ACM function's communication interface number (default: the first).\n"
+    "INTF is the interface a serial port's requests name (CDC-ACM: its communication\n"
+    "interface; default: the first port).\n"
     "Numbers are decimal or 0x-hex.  Replies: one line, or a block ended by \"ok\";\n"
     "failures: \"error: MESSAGE\".\n";
 
@@ -94,6 +106,42 @@ static gboolean parse_intf(char **argv, guint i, gint *intf)
 	return TRUE;
 }
 
+/* "cts,dsr,break" -> MOCK_SERVER_* bits; "none" -> 0. */
+static gboolean parse_modem(const char *s, guint16 *bits)
+{
+	static const struct {
+		const char *name;
+		guint16 bit;
+	} names[] = {
+	    {"cts", MOCK_SERVER_CTS},
+	    {"dsr", MOCK_SERVER_DSR},
+	    {"ri", MOCK_SERVER_RI},
+	    {"dcd", MOCK_SERVER_DCD},
+	    {"break", MOCK_SERVER_EV_BREAK},
+	    {"framing", MOCK_SERVER_EV_FRAMING},
+	    {"parity", MOCK_SERVER_EV_PARITY},
+	    {"overrun", MOCK_SERVER_EV_OVERRUN},
+	};
+	g_auto(GStrv) words = NULL;
+
+	*bits = 0;
+	if (!s)
+		return FALSE;
+	if (!strcmp(s, "none"))
+		return TRUE;
+	words = g_strsplit(s, ",", -1);
+	for (guint i = 0; words[i]; i++) {
+		guint k;
+		for (k = 0; k < G_N_ELEMENTS(names); k++)
+			if (!strcmp(words[i], names[k].name))
+				break;
+		if (k == G_N_ELEMENTS(names))
+			return FALSE;
+		*bits |= names[k].bit;
+	}
+	return TRUE;
+}
+
 static void append_values(GString *r, GArray *vals)
 {
 	if (vals->len == 0)
@@ -118,14 +166,11 @@ static void append_requests(GString *r, GArray *reqs)
 	g_string_append(r, "ok\n");
 }
 
-static void append_coding(GString *r, const struct cdc_line_coding *lc)
+static void append_line(GString *r, const MockServerLine *l)
 {
-	static const char parity[] = "NOEMS";
-	static const char *const stop[] = {"1", "1.5", "2"};
+	g_autofree char *text = mock_server_line_to_string(l);
 
-	g_string_append_printf(r, "%u %u %c %s\n", lc->rate, lc->data_bits,
-	                       lc->parity < 5 ? parity[lc->parity] : '?',
-	                       lc->stop_bits < 3 ? stop[lc->stop_bits] : "?");
+	g_string_append_printf(r, "%s\n", text);
 }
 
 char *mock_control_execute(MockServer *srv, const char *line, gboolean *quit)
@@ -138,6 +183,7 @@ char *mock_control_execute(MockServer *srv, const char *line, gboolean *quit)
 	guint argc;
 	gboolean ok = TRUE;
 	guint64 v;
+	guint16 bits = 0;
 	gint intf = -1;
 
 	*quit = FALSE;
@@ -178,10 +224,10 @@ char *mock_control_execute(MockServer *srv, const char *line, gboolean *quit)
 		else
 			g_string_append_printf(r, "error: no device %s\n", busid);
 	} else if (!strcmp(cmd, "linecoding") && argc >= 2 && parse_intf(argv, 2, &intf)) {
-		struct cdc_line_coding lc;
-		ok = mock_server_get_line_coding(srv, busid, intf, &lc, &err);
+		MockServerLine l;
+		ok = mock_server_get_line(srv, busid, intf, &l, &err);
 		if (ok)
-			append_coding(r, &lc);
+			append_line(r, &l);
 	} else if ((!strcmp(cmd, "lines") || !strcmp(cmd, "breaks")) && argc >= 2 &&
 	           parse_intf(argv, 2, &intf)) {
 		g_autoptr(GArray) vals =
@@ -200,6 +246,21 @@ char *mock_control_execute(MockServer *srv, const char *line, gboolean *quit)
 	} else if (!strcmp(cmd, "serial-state") && argc >= 3 && parse_num(argv[2], 0xffff, &v) &&
 	           parse_intf(argv, 3, &intf)) {
 		ok = mock_server_inject_serial_state(srv, busid, intf, (guint16)v, &err);
+	} else if (!strcmp(cmd, "modem") && argc >= 3 && parse_modem(argv[2], &bits) &&
+	           parse_intf(argv, 3, &intf)) {
+		ok = mock_server_set_inputs(srv, busid, intf, bits, &err);
+	} else if (!strcmp(cmd, "model") && argc == 2) {
+		if (!mock_server_get_state(srv, busid)) {
+			g_string_append_printf(r, "error: no device %s\n", busid);
+		} else {
+			const char *m = mock_server_get_model(srv, busid);
+			g_string_append_printf(r, "%s\n", m ? m : "none");
+		}
+	} else if (!strcmp(cmd, "chip") && argc >= 2 && parse_intf(argv, 2, &intf)) {
+		g_autofree char *d = mock_server_describe_port(srv, busid, intf, &err);
+		ok = d != NULL;
+		if (ok)
+			g_string_append_printf(r, "%s\n", d);
 	} else if (!strcmp(cmd, "stall") && argc == 3 && parse_num(argv[2], 0xff, &v)) {
 		ok = mock_server_stall(srv, busid, (guint8)v, &err);
 	} else if (!strcmp(cmd, "unplug") && argc == 2) {

@@ -20,36 +20,52 @@ struct _MockDevice {
 	struct usb_device_desc desc;
 	guint num_configs;
 	struct usb_config_desc *config[LSUSB_MAX_CONFIGS]; /* borrow lsusb bytes */
+	MockModelDevice info;      /* borrows desc, lsusb strings and variant */
+	char *variant;             /* of a "# mock-model: NAME/VARIANT" line */
+	const MockModelOps *model; /* NULL: no serial ports */
+	GPtrArray *histories;      /* MockHistory*, one per port interface seen */
 
 	/* state that a Linux server loses on reset */
 	gint active; /* index into config[], -1 when unconfigured */
 	guint8 cur_alt[256];
-	guint n_acm;
-	struct cdc_acm_function acm[MOCK_DEVICE_MAX_ACM];
-	struct cdc_line_coding coding[MOCK_DEVICE_MAX_ACM];
-	guint16 lines[MOCK_DEVICE_MAX_ACM];
+	guint n_ports;
+	MockPort ports[MOCK_MODEL_MAX_PORTS];
 
 	GArray *records; /* MockServerRequest */
 };
 
-/* The line coding a freshly enumerated device reports (what Linux' u_serial
- * gadget starts with). */
-static const struct cdc_line_coding default_coding = {
-    .rate = 9600, .stop_bits = CDC_STOP_1, .parity = CDC_PARITY_NONE, .data_bits = 8};
+static MockHistory *history_for(MockDevice *d, guint8 intf)
+{
+	MockHistory *h;
+
+	for (guint i = 0; i < d->histories->len; i++) {
+		h = g_ptr_array_index(d->histories, i);
+		if (h->intf == intf)
+			return h;
+	}
+	h = mock_history_new(intf);
+	g_ptr_array_add(d->histories, h);
+	return h;
+}
+
+static void release_ports(MockDevice *d)
+{
+	for (guint i = 0; i < d->n_ports; i++)
+		mock_port_release(&d->ports[i]);
+	memset(d->ports, 0, sizeof(d->ports));
+	d->n_ports = 0;
+}
 
 static void set_active(MockDevice *d, gint index)
 {
+	release_ports(d);
 	d->active = index;
 	memset(d->cur_alt, 0, sizeof(d->cur_alt));
-	d->n_acm = 0;
-	if (index >= 0) {
-		int n = cdc_acm_find(d->config[index], d->acm, MOCK_DEVICE_MAX_ACM);
-		d->n_acm = n < 0 ? 0 : MIN((guint)n, MOCK_DEVICE_MAX_ACM);
-	}
-	for (guint i = 0; i < MOCK_DEVICE_MAX_ACM; i++) {
-		d->coding[i] = default_coding;
-		d->lines[i] = 0;
-	}
+	if (index < 0 || !d->model)
+		return;
+	d->n_ports = d->model->probe(&d->info, d->config[index], d->ports, MOCK_MODEL_MAX_PORTS);
+	for (guint i = 0; i < d->n_ports; i++)
+		mock_port_setup(&d->ports[i], d->model, history_for(d, d->ports[i].intf));
 }
 
 void mock_device_reset(MockDevice *d)
@@ -57,6 +73,32 @@ void mock_device_reset(MockDevice *d)
 	/* A Linux host keeps the device configured with its first
 	 * configuration when it is bound to usbip-host. */
 	set_active(d, d->num_configs > 0 ? 0 : -1);
+}
+
+/* A "# mock-model: NAME[/VARIANT]" line before the lsusb text: the model
+ * NAME (and *variant) to play the device; NULL when there is none. */
+static char *model_override(const char *text, char **variant)
+{
+	static const char key[] = "# mock-model:";
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+	*variant = NULL;
+	for (guint i = 0; lines[i]; i++) {
+		char *l = g_strstrip(lines[i]);
+		char *slash;
+		if (g_str_has_prefix(l, "Bus "))
+			break;
+		if (!g_str_has_prefix(l, key))
+			continue;
+		l = g_strstrip(l + strlen(key));
+		slash = strchr(l, '/');
+		if (slash) {
+			*slash = '\0';
+			*variant = g_strdup(g_strstrip(slash + 1));
+		}
+		return g_strdup(g_strstrip(l));
+	}
+	return NULL;
 }
 
 /* busid "B-D[.P...]" -> busnum B, devnum D (0 when absent). */
@@ -75,6 +117,8 @@ MockDevice *mock_device_load(const char *path, GError **error)
 	g_autofree char *text = NULL;
 	gsize len = 0;
 	unsigned err_line = 0;
+	g_autofree char *model_name = NULL;
+	const char *product;
 	int rc;
 
 	if (!g_file_get_contents(path, &text, &len, error))
@@ -86,6 +130,7 @@ MockDevice *mock_device_load(const char *path, GError **error)
 		base[strlen(base) - strlen(".lsusb")] = '\0';
 	d->busid = g_steal_pointer(&base);
 	d->records = g_array_new(FALSE, TRUE, sizeof(MockServerRequest));
+	d->histories = g_ptr_array_new_with_free_func((GDestroyNotify)mock_history_free);
 	if (strlen(d->busid) == 0 || strlen(d->busid) >= USBIP_BUSID_SIZE) {
 		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_FIXTURE,
 		            "%s: busid must be 1..%u bytes", path, USBIP_BUSID_SIZE - 1);
@@ -123,6 +168,17 @@ MockDevice *mock_device_load(const char *path, GError **error)
 		d->busnum = d->lsusb->busnum;
 		d->devnum = d->lsusb->devnum;
 	}
+	model_name = model_override(text, &d->variant);
+	product = lsusb_parse_string(d->lsusb, d->desc.iProduct);
+	d->info.desc = &d->desc;
+	d->info.product = product ? product : "";
+	d->info.variant = d->variant;
+	d->model = mock_model_select(&d->info, model_name);
+	if (model_name && !d->model) {
+		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_FIXTURE,
+		            "%s: unknown model \"%s\" in its mock-model line", path, model_name);
+		return NULL;
+	}
 	mock_device_reset(d);
 	return g_steal_pointer(&d);
 }
@@ -131,6 +187,10 @@ void mock_device_free(MockDevice *d)
 {
 	if (!d)
 		return;
+	release_ports(d);
+	if (d->histories)
+		g_ptr_array_unref(d->histories);
+	g_free(d->variant);
 	for (guint i = 0; i < LSUSB_MAX_CONFIGS; i++)
 		g_free(d->config[i]);
 	g_free(d->lsusb);
@@ -243,19 +303,19 @@ gboolean mock_device_find_ep(const MockDevice *d, guint8 addr, MockEpInfo *info)
 			info->mps = usb_desc_ep_max_packet(ep);
 			info->interval = ep->bInterval;
 			info->role = MOCK_EP_OTHER;
-			info->acm = -1;
-			for (guint f = 0; f < d->n_acm; f++) {
-				const struct cdc_acm_function *fn = &d->acm[f];
+			info->port = -1;
+			for (guint f = 0; f < d->n_ports; f++) {
+				const MockPort *p = &d->ports[f];
 				MockEpRole role = MOCK_EP_OTHER;
-				if (addr == fn->bulk_out_ep)
+				if (addr == p->bulk_out)
 					role = MOCK_EP_LOOP_OUT;
-				else if (addr == fn->bulk_in_ep)
+				else if (addr == p->bulk_in)
 					role = MOCK_EP_LOOP_IN;
-				else if (fn->has_notify && addr == fn->notify_ep)
+				else if (p->has_notify && addr == p->notify_ep)
 					role = MOCK_EP_NOTIFY;
 				if (role != MOCK_EP_OTHER) {
 					info->role = role;
-					info->acm = (gint)f;
+					info->port = (gint)f;
 					break;
 				}
 			}
@@ -265,22 +325,39 @@ gboolean mock_device_find_ep(const MockDevice *d, guint8 addr, MockEpInfo *info)
 	return FALSE;
 }
 
-guint mock_device_get_n_acm(const MockDevice *d)
+const MockModelOps *mock_device_get_model(const MockDevice *d)
 {
-	return d->n_acm;
+	return d->model;
 }
 
-const struct cdc_acm_function *mock_device_get_acm(const MockDevice *d, guint i)
+guint mock_device_get_n_ports(const MockDevice *d)
 {
-	return i < d->n_acm ? &d->acm[i] : NULL;
+	return d->n_ports;
 }
 
-gint mock_device_find_acm(const MockDevice *d, gint intf)
+MockPort *mock_device_get_port(MockDevice *d, guint i)
 {
-	for (guint i = 0; i < d->n_acm; i++)
-		if (intf < 0 || d->acm[i].comm_intf == intf)
+	return i < d->n_ports ? &d->ports[i] : NULL;
+}
+
+gint mock_device_find_port(const MockDevice *d, gint intf)
+{
+	for (guint i = 0; i < d->n_ports; i++)
+		if (intf < 0 || d->ports[i].intf == intf)
 			return (gint)i;
 	return -1;
+}
+
+const MockHistory *mock_device_get_history(const MockDevice *d, gint intf)
+{
+	if (intf < 0 && d->n_ports > 0)
+		intf = d->ports[0].intf;
+	for (guint i = 0; i < d->histories->len; i++) {
+		const MockHistory *h = g_ptr_array_index(d->histories, i);
+		if (intf < 0 || h->intf == intf)
+			return h;
+	}
+	return NULL;
 }
 
 void mock_device_record(MockDevice *d, const struct usb_setup *s, int status, const guint8 *data,
@@ -311,6 +388,8 @@ const GArray *mock_device_get_records(const MockDevice *d)
 void mock_device_clear_records(MockDevice *d)
 {
 	g_array_set_size(d->records, 0);
+	for (guint i = 0; i < d->histories->len; i++)
+		mock_history_clear(g_ptr_array_index(d->histories, i));
 }
 
 /* Copy at most wLength bytes: a device answers GET_DESCRIPTOR with any
@@ -445,50 +524,6 @@ static int standard_request(MockDevice *d, const struct usb_setup *s, const guin
 	}
 }
 
-static int acm_request(MockDevice *d, const struct usb_setup *s, const guint8 *out, gsize out_len,
-                       guint8 *in, gsize *in_len)
-{
-	gint f = -1;
-	guint8 buf[CDC_LINE_CODING_SIZE];
-	struct cdc_line_coding lc;
-
-	if ((s->bmRequestType & 0x1f) != 1) /* recipient must be the interface */
-		return -EPIPE;
-	for (guint i = 0; i < d->n_acm; i++)
-		if (d->acm[i].comm_intf == (s->wIndex & 0xff))
-			f = (gint)i;
-	if (f < 0)
-		return -EPIPE;
-
-	switch (s->bRequest) {
-	case CDC_REQ_SET_LINE_CODING:
-		if (s->bmRequestType != CDC_REQTYPE_OUT || out_len < CDC_LINE_CODING_SIZE)
-			return -EPIPE;
-		if (cdc_acm_line_coding_decode(&lc, out, out_len) < 0)
-			return -EPIPE;
-		d->coding[f] = lc;
-		return 0;
-	case CDC_REQ_GET_LINE_CODING:
-		if (s->bmRequestType != CDC_REQTYPE_IN)
-			return -EPIPE;
-		if (cdc_acm_line_coding_encode(&d->coding[f], buf, sizeof(buf)) < 0)
-			return -EPIPE;
-		*in_len = answer(in, s, buf, sizeof(buf));
-		return 0;
-	case CDC_REQ_SET_CONTROL_LINE_STATE:
-		if (s->bmRequestType != CDC_REQTYPE_OUT)
-			return -EPIPE;
-		d->lines[f] = s->wValue & (CDC_CTRL_DTR | CDC_CTRL_RTS);
-		return 0;
-	case CDC_REQ_SEND_BREAK:
-		if (s->bmRequestType != CDC_REQTYPE_OUT)
-			return -EPIPE;
-		return 0;
-	default:
-		return -EPIPE;
-	}
-}
-
 int mock_device_control(MockDevice *d, const struct usb_setup *s, const guint8 *out, gsize out_len,
                         guint8 *in, gsize *in_len, guint *fx, guint8 *clear_ep)
 {
@@ -500,10 +535,13 @@ int mock_device_control(MockDevice *d, const struct usb_setup *s, const guint8 *
 	case 0x00:
 		rc = standard_request(d, s, out, out_len, in, in_len, fx, clear_ep);
 		break;
-	case 0x20:
-		rc = acm_request(d, s, out, out_len, in, in_len);
+	case 0x20: /* class */
+	case 0x40: /* vendor */
+		rc = d->n_ports
+		         ? d->model->control(d->ports, d->n_ports, s, out, out_len, in, in_len)
+		         : -EPIPE;
 		break;
-	default: /* vendor requests: this device has none */
+	default: /* reserved type */
 		rc = -EPIPE;
 		break;
 	}

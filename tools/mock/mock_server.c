@@ -15,12 +15,14 @@
 #include "mock_server.h"
 
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
 
 #include <gio/gio.h>
 
+#include "cdc_acm.h"
 #include "mock_control.h"
 #include "mock_device.h"
 #include "usbip_proto.h"
@@ -43,14 +45,11 @@ typedef struct {
 } EpSlot;
 
 typedef struct {
-	guint8 buf[MOCK_SERVER_LOOPBACK_SIZE]; /* ring buffer */
-	gsize head;
-	gsize used;
-	GQueue notes; /* GBytes*: SERIAL_STATE notifications not yet delivered */
-} AcmState;
-
-/* Upper bound on undelivered notifications per function. */
-#define MAX_NOTES 256u
+	MockDev *md;
+	guint port;
+	GSource *src; /* a one-shot timeout, or NULL */
+	gint64 due;   /* monotonic µs it fires at */
+} PortWake;
 
 struct MockDev {
 	MockServer *srv;
@@ -61,7 +60,8 @@ struct MockDev {
 	guint delay_ms;
 	guint zero_length_outs; /* zero-length bulk OUT URBs received (ZLPs) */
 	EpSlot ep[32];          /* see slot_of() */
-	AcmState acm[MOCK_DEVICE_MAX_ACM];
+	/* when a port's chip will have something for bulk IN (FTDI latency timer) */
+	PortWake wake[MOCK_MODEL_MAX_PORTS];
 };
 
 typedef struct {
@@ -104,10 +104,12 @@ struct _MockServer {
 	GSource *reap_src;
 	MockControl *control;
 	guint next_id;
+	guint8 *scratch; /* MOCK_SERVER_MAX_TRANSFER bytes: a bulk-IN answer being built */
 };
 
 static void conn_flush(MockConn *c);
 static void conn_close(MockConn *c);
+static void pump_all(MockDev *md);
 
 /* ---- devices ---------------------------------------------------------- */
 
@@ -124,12 +126,26 @@ static void urb_free(MockUrb *u)
 	g_free(u);
 }
 
+static void wake_cancel(PortWake *w)
+{
+	if (w->src) {
+		g_source_destroy(w->src);
+		g_source_unref(w->src);
+		w->src = NULL;
+	}
+}
+
+static void wake_cancel_all(MockDev *md)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(md->wake); i++)
+		wake_cancel(&md->wake[i]);
+}
+
 static void mock_dev_free(MockDev *md)
 {
+	wake_cancel_all(md);
 	for (guint i = 0; i < G_N_ELEMENTS(md->ep); i++)
 		g_queue_clear_full(&md->ep[i].urbs, (GDestroyNotify)urb_free);
-	for (guint i = 0; i < MOCK_DEVICE_MAX_ACM; i++)
-		g_queue_clear_full(&md->acm[i].notes, (GDestroyNotify)g_bytes_unref);
 	mock_device_free(md->dev);
 	g_free(md);
 }
@@ -146,13 +162,6 @@ static MockDev *find_dev(MockServer *srv, const char *busid, GError **error)
 	return NULL;
 }
 
-static void acm_state_clear(AcmState *a)
-{
-	a->head = 0;
-	a->used = 0;
-	g_queue_clear_full(&a->notes, (GDestroyNotify)g_bytes_unref);
-}
-
 /* The importer went away: Linux resets the device, so every URB is gone
  * (without replies: there is no one to send them to) and the device state
  * returns to its power-on values. */
@@ -162,8 +171,7 @@ static void dev_release(MockDev *md)
 		g_queue_clear_full(&md->ep[i].urbs, (GDestroyNotify)urb_free);
 		md->ep[i].halted = FALSE;
 	}
-	for (guint i = 0; i < MOCK_DEVICE_MAX_ACM; i++)
-		acm_state_clear(&md->acm[i]);
+	wake_cancel_all(md);
 	md->stall_ep0 = FALSE;
 	md->owner = NULL;
 	mock_device_reset(md->dev);
@@ -244,64 +252,77 @@ static void slot_fail_all(MockDev *md, guint index, gint32 status)
 		urb_complete(md, u, status, NULL, 0, index >= 16);
 }
 
-/* ---- loopback --------------------------------------------------------- */
+/* ---- data path -------------------------------------------------------- */
 
-/* Copy in at most two pieces: the free space may wrap around the end. */
-static void ring_write(AcmState *a, const guint8 *src, gsize n)
+static gboolean wake_cb(gpointer data)
 {
-	gsize tail = (a->head + a->used) % MOCK_SERVER_LOOPBACK_SIZE;
-	gsize first = MIN(n, MOCK_SERVER_LOOPBACK_SIZE - tail);
+	PortWake *w = data;
 
-	memcpy(a->buf + tail, src, first);
-	memcpy(a->buf, src + first, n - first);
-	a->used += n;
+	g_source_unref(w->src);
+	w->src = NULL;
+	pump_all(w->md);
+	return G_SOURCE_REMOVE;
 }
 
-static void ring_read(AcmState *a, guint8 *dst, gsize n)
+/* Ask the port again at monotonic time due (µs), unless asked earlier. */
+static void wake_at(MockDev *md, guint f, gint64 due)
 {
-	gsize first = MIN(n, MOCK_SERVER_LOOPBACK_SIZE - a->head);
+	PortWake *w = &md->wake[f];
+	gint64 now = g_get_monotonic_time();
 
-	memcpy(dst, a->buf + a->head, first);
-	memcpy(dst + first, a->buf, n - first);
-	a->head = (a->head + n) % MOCK_SERVER_LOOPBACK_SIZE;
-	a->used -= n;
+	if (w->src && w->due <= due)
+		return;
+	wake_cancel(w);
+	w->md = md;
+	w->port = f;
+	w->due = due;
+	w->src = g_timeout_source_new((guint)MAX((due - now + 999) / 1000, 0));
+	g_source_set_callback(w->src, wake_cb, w, NULL);
+	g_source_attach(w->src, md->srv->ctx);
 }
 
 /*
- * Move bytes OUT URB -> ring -> IN URB until nothing moves.  An OUT URB
- * completes only when all its bytes are in the ring (back-pressure instead
- * of loss).  An IN URB takes what is there, but in whole packets of the
- * endpoint's wMaxPacketSize unless the URB is smaller than one packet, as
- * a device sending full packets would.
+ * Move bytes OUT URB -> chip (loopback) -> IN URB until nothing moves.  An OUT
+ * URB completes only when the chip took all its bytes (back-pressure instead
+ * of loss).  What an IN URB gets, and when, is the chip's framing
+ * (ops->frame_in): raw whole packets as soon as there is data, or FTDI's
+ * status bytes and latency timer.
  */
-static void pump_acm(MockDev *md, guint f)
+static void pump_port(MockDev *md, guint f)
 {
-	const struct cdc_acm_function *fn = mock_device_get_acm(md->dev, f);
-	AcmState *a = &md->acm[f];
+	MockPort *p = mock_device_get_port(md->dev, f);
+	const MockModelOps *ops;
 	EpSlot *out, *in;
 	gboolean progress;
 
-	if (!fn || !md->owner)
+	if (!p || !md->owner)
 		return;
-	out = slot_of(md, fn->bulk_out_ep);
-	in = slot_of(md, fn->bulk_in_ep);
+	ops = p->ops;
+	out = slot_of(md, p->bulk_out);
+	in = slot_of(md, p->bulk_in);
 	do {
 		MockUrb *u;
 
 		progress = FALSE;
-		while (a->used > 0 && !in->halted && (u = g_queue_pop_head(&in->urbs))) {
-			gsize want = u->len;
-			if (fn->bulk_in_mps && want >= fn->bulk_in_mps)
-				want -= want % fn->bulk_in_mps;
-			gsize n = MIN(want, a->used);
-			g_autofree guint8 *buf = g_malloc(n);
-			ring_read(a, buf, n);
-			urb_complete(md, u, 0, buf, n, TRUE);
+		while (!in->halted && (u = g_queue_peek_head(&in->urbs))) {
+			guint8 *buf = md->srv->scratch;
+			gint64 wake = 0;
+			gssize n = ops->frame_in ? ops->frame_in(p, buf, u->len,
+			                                         g_get_monotonic_time(), &wake)
+			                         : mock_port_frame_raw(p, buf, u->len);
+			if (n < 0) {
+				if (wake > 0)
+					wake_at(md, f, wake);
+				break;
+			}
+			g_queue_pop_head(&in->urbs);
+			urb_complete(md, u, 0, buf, (gsize)n, TRUE);
 			progress = TRUE;
 		}
 		while (!out->halted && (u = g_queue_peek_head(&out->urbs))) {
-			gsize n = MIN(u->len - u->done, MOCK_SERVER_LOOPBACK_SIZE - a->used);
-			ring_write(a, u->data + u->done, n);
+			gsize n = ops->loop_in
+			              ? ops->loop_in(p, u->data + u->done, u->len - u->done)
+			              : mock_port_loop_raw(p, u->data + u->done, u->len - u->done);
 			u->done += (guint32)n;
 			if (n)
 				progress = TRUE;
@@ -316,26 +337,25 @@ static void pump_acm(MockDev *md, guint f)
 
 static void pump_notify(MockDev *md, guint f)
 {
-	const struct cdc_acm_function *fn = mock_device_get_acm(md->dev, f);
-	AcmState *a = &md->acm[f];
+	MockPort *p = mock_device_get_port(md->dev, f);
 	EpSlot *s;
 
-	if (!fn || !fn->has_notify || !md->owner)
+	if (!p || !p->has_notify || !md->owner)
 		return;
-	s = slot_of(md, fn->notify_ep);
-	while (!s->halted && !g_queue_is_empty(&a->notes) && !g_queue_is_empty(&s->urbs)) {
+	s = slot_of(md, p->notify_ep);
+	while (!s->halted && !g_queue_is_empty(&p->notes) && !g_queue_is_empty(&s->urbs)) {
 		MockUrb *u = g_queue_pop_head(&s->urbs);
-		g_autoptr(GBytes) note = g_queue_pop_head(&a->notes);
+		g_autoptr(GBytes) note = g_queue_pop_head(&p->notes);
 		gsize len = 0;
-		const guint8 *p = g_bytes_get_data(note, &len);
-		urb_complete(md, u, 0, p, MIN(len, (gsize)u->len), TRUE);
+		const guint8 *d = g_bytes_get_data(note, &len);
+		urb_complete(md, u, 0, d, MIN(len, (gsize)u->len), TRUE);
 	}
 }
 
 static void pump_all(MockDev *md)
 {
-	for (guint f = 0; f < mock_device_get_n_acm(md->dev); f++) {
-		pump_acm(md, f);
+	for (guint f = 0; f < mock_device_get_n_ports(md->dev); f++) {
+		pump_port(md, f);
 		pump_notify(md, f);
 	}
 }
@@ -361,9 +381,8 @@ static void after_reconfigure(MockDev *md, guint fx, guint8 clear_ep)
 		}
 	}
 	if (fx & MOCK_DEVICE_FX_RECONFIGURED) {
-		/* the ACM functions are those of the new configuration */
-		for (guint f = 0; f < MOCK_DEVICE_MAX_ACM; f++)
-			acm_state_clear(&md->acm[f]);
+		/* the ports are those of the new configuration */
+		wake_cancel_all(md);
 	}
 	if (fx & MOCK_DEVICE_FX_CLEAR_HALT) {
 		slot_of(md, clear_ep)->halted = FALSE;
@@ -413,6 +432,9 @@ static int handle_control(MockConn *c, const struct usbip_urb_hdr *h, const guin
 	g_debug("conn %u: control %02x %02x %04x %04x %u -> %d", c->id, s.bmRequestType, s.bRequest,
 	        s.wValue, s.wIndex, s.wLength, rc);
 	after_reconfigure(md, fx, clear_ep);
+	/* the chip may now take or have data (UART enabled, buffer purged,
+	 * lines changed) */
+	pump_all(md);
 	if (rc < 0)
 		send_ret_submit(c, h->seqnum, rc, 0, NULL, 0);
 	else if (setup_in)
@@ -476,11 +498,11 @@ static int handle_submit(MockConn *c, const struct usbip_urb_hdr *h, const guint
 			break;
 		}
 		g_queue_push_tail(&s->urbs, u);
-		pump_acm(md, (guint)info.acm);
+		pump_port(md, (guint)info.port);
 		break;
 	case MOCK_EP_NOTIFY:
 		g_queue_push_tail(&s->urbs, u);
-		pump_notify(md, (guint)info.acm);
+		pump_notify(md, (guint)info.port);
 		break;
 	case MOCK_EP_OTHER:
 	default:
@@ -958,6 +980,7 @@ MockServer *mock_server_new(const char *dir, const char *listen_addr, guint16 po
 	g_autoptr(MockServer) srv = g_new0(MockServer, 1);
 
 	srv->ctx = g_main_context_ref_thread_default();
+	srv->scratch = g_malloc(MOCK_SERVER_MAX_TRANSFER);
 	srv->devs = g_ptr_array_new_with_free_func((GDestroyNotify)mock_dev_free);
 	if (!load_dir(srv, dir, error))
 		return NULL;
@@ -987,6 +1010,7 @@ void mock_server_free(MockServer *srv)
 	if (srv->devs)
 		g_ptr_array_unref(srv->devs);
 	g_main_context_unref(srv->ctx);
+	g_free(srv->scratch);
 	g_free(srv);
 }
 
@@ -1040,49 +1064,139 @@ guint mock_server_get_n_connections(MockServer *srv)
 	return g_list_length(srv->conns);
 }
 
-static gint acm_index(MockDev *md, gint intf, GError **error)
+static MockPort *port_of(MockDev *md, gint intf, GError **error)
 {
-	gint f = mock_device_find_acm(md->dev, intf);
+	gint f = mock_device_find_port(md->dev, intf);
 
-	if (f < 0)
+	if (f < 0) {
 		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_NO_FUNCTION,
-		            "%s has no ACM function with interface %d",
+		            "%s has no serial port with interface %d",
 		            mock_device_get_busid(md->dev), intf);
-	return f;
+		return NULL;
+	}
+	return mock_device_get_port(md->dev, (guint)f);
 }
 
 gboolean mock_server_inject_serial_state(MockServer *srv, const char *busid, gint intf,
                                          guint16 state, GError **error)
 {
 	MockDev *md = find_dev(srv, busid, error);
-	const struct cdc_acm_function *fn;
+	MockPort *p;
 	guint8 buf[16];
 	gssize n;
-	gint f;
 
-	if (!md || (f = acm_index(md, intf, error)) < 0)
+	if (!md || !(p = port_of(md, intf, error)))
 		return FALSE;
-	fn = mock_device_get_acm(md->dev, (guint)f);
-	if (!fn->has_notify) {
+	if (p->ops != &mock_model_cdc_acm) {
 		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_NO_FUNCTION,
-		            "ACM function %u of %s has no notification endpoint", fn->comm_intf,
-		            busid);
+		            "%s is played by the %s model, not cdc_acm: use modem", busid,
+		            p->ops->name);
 		return FALSE;
 	}
-	if (g_queue_get_length(&md->acm[f].notes) >= MAX_NOTES) {
-		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_STATE,
-		            "%u notifications already wait on %s", MAX_NOTES, busid);
+	if (!p->has_notify) {
+		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_NO_FUNCTION,
+		            "ACM function %u of %s has no notification endpoint", p->intf, busid);
 		return FALSE;
 	}
-	n = cdc_acm_serial_state_encode(fn->comm_intf, state, buf, sizeof(buf));
+	n = cdc_acm_serial_state_encode(p->intf, state, buf, sizeof(buf));
 	if (n < 0) {
 		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_INVALID,
 		            "cannot encode SERIAL_STATE: %s", g_strerror((int)-n));
 		return FALSE;
 	}
-	g_queue_push_tail(&md->acm[f].notes, g_bytes_new(buf, (gsize)n));
-	pump_notify(md, (guint)f);
+	if (mock_port_queue_note(p, buf, (gsize)n) < 0) {
+		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_STATE,
+		            "%u notifications already wait on %s", MOCK_MODEL_MAX_NOTES, busid);
+		return FALSE;
+	}
+	pump_all(md);
 	return TRUE;
+}
+
+gboolean mock_server_set_inputs(MockServer *srv, const char *busid, gint intf, guint16 bits,
+                                GError **error)
+{
+	MockDev *md = find_dev(srv, busid, error);
+	MockPort *p;
+	int rc;
+
+	if (!md || !(p = port_of(md, intf, error)))
+		return FALSE;
+	if (bits & ~(MOCK_SERVER_INPUTS | MOCK_SERVER_EVENTS)) {
+		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_INVALID,
+		            "not input lines or line events: 0x%x", bits);
+		return FALSE;
+	}
+	rc = p->ops->inputs(p, bits);
+	if (rc == -ENOTSUP) {
+		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_UNSUPPORTED,
+		            "the %s model of %s cannot signal that (0x%x)", p->ops->name, busid,
+		            bits);
+		return FALSE;
+	}
+	if (rc < 0) {
+		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_STATE,
+		            "%s cannot take more input events now: %s", busid, g_strerror(-rc));
+		return FALSE;
+	}
+	pump_all(md);
+	return TRUE;
+}
+
+const char *mock_server_get_model(MockServer *srv, const char *busid)
+{
+	MockDev *md = find_dev(srv, busid, NULL);
+	const MockModelOps *ops = md ? mock_device_get_model(md->dev) : NULL;
+
+	if (!md || mock_device_get_n_ports(md->dev) == 0 || !ops)
+		return NULL;
+	return ops->name;
+}
+
+char *mock_server_describe_port(MockServer *srv, const char *busid, gint intf, GError **error)
+{
+	MockDev *md = find_dev(srv, busid, error);
+	MockPort *p;
+	GString *out;
+
+	if (!md || !(p = port_of(md, intf, error)))
+		return NULL;
+	out = g_string_new(p->ops->name);
+	g_string_append_c(out, ' ');
+	p->ops->describe(p, out);
+	return g_string_free(out, FALSE);
+}
+
+char *mock_server_line_to_string(const MockServerLine *l)
+{
+	static const char parity[] = "NOEMS";
+	static const char *const stop[] = {"1", "1.5", "2"};
+	static const struct {
+		guint8 bit;
+		const char *word;
+	} flows[] = {
+	    {MOCK_SERVER_FLOW_RTSCTS, "rtscts"},
+	    {MOCK_SERVER_FLOW_DTRDSR, "dtrdsr"},
+	    {MOCK_SERVER_FLOW_IXON, "ixon"},
+	    {MOCK_SERVER_FLOW_IXOFF, "ixoff"},
+	};
+	GString *r = g_string_new(NULL);
+	double whole = round(l->rate);
+
+	if (fabs(l->rate - whole) < 0.0005) {
+		g_string_append_printf(r, "%.0f", whole);
+	} else {
+		g_string_append_printf(r, "%.3f", l->rate);
+		while (r->str[r->len - 1] == '0')
+			g_string_truncate(r, r->len - 1);
+	}
+	g_string_append_printf(r, " %u %c %s", l->data_bits,
+	                       l->parity < 5 ? parity[l->parity] : '?',
+	                       l->stop_bits < 3 ? stop[l->stop_bits] : "?");
+	for (guint i = 0; i < G_N_ELEMENTS(flows); i++)
+		if (l->flow & flows[i].bit)
+			g_string_append_printf(r, " %s", flows[i].word);
+	return g_string_free(r, FALSE);
 }
 
 GArray *mock_server_get_requests(MockServer *srv, const char *busid, GError **error)
@@ -1109,72 +1223,68 @@ gboolean mock_server_clear_requests(MockServer *srv, const char *busid, GError *
 	return TRUE;
 }
 
-/* wIndex to match for the function `intf` (-1: the first one, or any
- * interface when the device has no ACM function at all). */
-static gint record_intf(MockDev *md, gint intf)
-{
-	gint f = mock_device_find_acm(md->dev, intf);
-
-	if (intf >= 0)
-		return intf;
-	return f < 0 ? -1 : mock_device_get_acm(md->dev, (guint)f)->comm_intf;
-}
-
-static GArray *class_history(MockServer *srv, const char *busid, gint intf, guint8 request,
-                             GError **error)
+gboolean mock_server_get_line(MockServer *srv, const char *busid, gint intf, MockServerLine *out,
+                              GError **error)
 {
 	MockDev *md = find_dev(srv, busid, error);
-	const GArray *r;
-	GArray *out;
-	gint want;
+	const MockHistory *h;
+	const MockModelOps *ops;
 
 	if (!md)
-		return NULL;
-	want = record_intf(md, intf);
-	r = mock_device_get_records(md->dev);
-	out = g_array_new(FALSE, FALSE, sizeof(guint16));
-	for (guint i = 0; i < r->len; i++) {
-		const MockServerRequest *q = &g_array_index(r, MockServerRequest, i);
-		if (q->bmRequestType != CDC_REQTYPE_OUT || q->bRequest != request ||
-		    q->status != 0 || (want >= 0 && (q->wIndex & 0xff) != want))
-			continue;
-		g_array_append_val(out, q->wValue);
+		return FALSE;
+	h = mock_device_get_history(md->dev, intf);
+	if (!h || !h->line_set) {
+		ops = mock_device_get_model(md->dev);
+		g_set_error(
+		    error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_NOT_FOUND, "no %s recorded on %s",
+		    !ops || ops == &mock_model_cdc_acm ? "SET_LINE_CODING" : "line settings",
+		    busid);
+		return FALSE;
 	}
-	return out;
+	*out = h->line;
+	return TRUE;
 }
 
 gboolean mock_server_get_line_coding(MockServer *srv, const char *busid, gint intf,
                                      struct cdc_line_coding *lc, GError **error)
 {
+	MockServerLine l;
+
+	if (!mock_server_get_line(srv, busid, intf, &l, error))
+		return FALSE;
+	lc->rate = (guint32)lround(l.rate);
+	lc->data_bits = l.data_bits;
+	lc->parity = l.parity;
+	lc->stop_bits = l.stop_bits;
+	return TRUE;
+}
+
+static GArray *history_copy(MockServer *srv, const char *busid, gint intf, gboolean breaks,
+                            GError **error)
+{
 	MockDev *md = find_dev(srv, busid, error);
-	const GArray *r;
-	gint want;
+	const MockHistory *h;
+	GArray *out;
 
 	if (!md)
-		return FALSE;
-	want = record_intf(md, intf);
-	r = mock_device_get_records(md->dev);
-	for (guint i = r->len; i-- > 0;) {
-		const MockServerRequest *q = &g_array_index(r, MockServerRequest, i);
-		if (q->bmRequestType != CDC_REQTYPE_OUT || q->bRequest != CDC_REQ_SET_LINE_CODING ||
-		    q->status != 0 || (want >= 0 && (q->wIndex & 0xff) != want))
-			continue;
-		if (cdc_acm_line_coding_decode(lc, q->data, q->data_len) >= 0)
-			return TRUE;
+		return NULL;
+	out = g_array_new(FALSE, FALSE, sizeof(guint16));
+	h = mock_device_get_history(md->dev, intf);
+	if (h) {
+		const GArray *src = breaks ? h->breaks : h->lines;
+		g_array_append_vals(out, src->data, src->len);
 	}
-	g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_NOT_FOUND,
-	            "no SET_LINE_CODING recorded on %s", busid);
-	return FALSE;
+	return out;
 }
 
 GArray *mock_server_get_line_history(MockServer *srv, const char *busid, gint intf, GError **error)
 {
-	return class_history(srv, busid, intf, CDC_REQ_SET_CONTROL_LINE_STATE, error);
+	return history_copy(srv, busid, intf, FALSE, error);
 }
 
 GArray *mock_server_get_break_history(MockServer *srv, const char *busid, gint intf, GError **error)
 {
-	return class_history(srv, busid, intf, CDC_REQ_SEND_BREAK, error);
+	return history_copy(srv, busid, intf, TRUE, error);
 }
 
 gboolean mock_server_stall(MockServer *srv, const char *busid, guint8 ep, GError **error)
