@@ -304,7 +304,8 @@ static gboolean make_nodes(Daemon *d, GError **error)
 		svc_log_node(G_LOG_LEVEL_MESSAGE, n->name,
 		             "/dev/%s: %s %s %04x:%04x \"%s\" serial \"%s\" port %u (%s)", n->name,
 		             n->att->server->address, n->busid, desc->idVendor, desc->idProduct,
-		             usbip_device_get_product(dev), usbip_device_get_serial(dev), n->function,
+		             usbip_device_get_product(dev), usbip_device_get_serial(dev),
+		             n->function,
 		             serial_drv_name(usbip_device_get_function(dev, n->function)->driver));
 	}
 	for (guint i = 0; i < d->attached->len; i++) {
