@@ -51,6 +51,8 @@ typedef struct {
 	guint16 lines_in;            /* modem input levels at start (the driver's, SERIAL_*) */
 	gboolean keep_open_on_reset; /* see cuse_tty_link_lost() */
 	gboolean debug;              /* libfuse debug output */
+	guint dev_major;             /* fixed char major (0: the kernel picks one) */
+	guint dev_minor;             /* minor under a fixed major */
 } CuseTtyConfig;
 
 /*
@@ -64,6 +66,11 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 void cuse_tty_free(CuseTty *t);
 
 gboolean cuse_tty_is_ready(CuseTty *t);
+/* The kernel closed the channel.  Check it before cuse_tty_is_ready():
+ * libfuse reports readiness once it has sent the CUSE_INIT reply, also when
+ * the kernel then refused the node (its name or, with dev_major, its
+ * device number is taken) and closed the channel. */
+gboolean cuse_tty_is_closed(CuseTty *t);
 const char *cuse_tty_get_name(CuseTty *t);
 
 /* ---- for the backend: data and status of the device --------------------- */

@@ -25,6 +25,8 @@ typedef enum {
 	UC_ERROR_NOT_SERIAL,   /* the device has no serial port we drive */
 	UC_ERROR_SELECTOR,     /* a --device selector is malformed */
 	UC_ERROR_CUSE,         /* /dev/cuse missing or refused */
+	UC_ERROR_USAGE,        /* bad command line or configuration file (exit status 2) */
+	UC_ERROR_SYSTEM,       /* a file, user or privilege operation failed */
 } UcError;
 
 #endif /* UC_ERROR_H */

@@ -66,11 +66,6 @@ GPtrArray *usbip_conn_list_finish(GAsyncResult *res, GError **error);
 
 typedef struct _UsbipConn UsbipConn;
 
-/* Replace every control character (C0, DEL, C1) of NUL-terminated UTF-8 or
- * other text by '?', in place (text from a server or a device goes to
- * terminals and logs). */
-void usbip_text_sanitize(char *text);
-
 /* Import busid; on success the connection is in URB mode and *dev holds the
  * record the server sent (busnum/devnum give the devid). */
 void usbip_conn_import_async(const char *server, const char *busid, GCancellable *cancellable,

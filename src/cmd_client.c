@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cdc_acm.h"
+#include "cli.h"
 #include "serial_port.h"
 #include "uc_error.h"
 #include "usbip_device.h"
@@ -141,9 +142,11 @@ int cmd_client_list(const char *server, gboolean json, GError **error)
 		                         : ls.driver  ? g_strdup_printf("%d", ls.ports)
 		                                      : g_strdup("-");
 		const char *driver = ls.driver ? ls.driver : ls.ports < 0 ? "?" : "-";
-		printf("%-12s %04x:%04x %-8s %-6u %-8s %-5s %s\n", e->dev.busid, e->dev.idVendor,
-		       e->dev.idProduct, speed_str(e->dev.speed), e->n_intf, driver, ports,
-		       e->dev.path);
+		/* the server's text may hold control characters: escape it */
+		g_autofree char *busid = cli_escape(e->dev.busid);
+		g_autofree char *path = cli_escape(e->dev.path);
+		printf("%-12s %04x:%04x %-8s %-6u %-8s %-5s %s\n", busid, e->dev.idVendor,
+		       e->dev.idProduct, speed_str(e->dev.speed), e->n_intf, driver, ports, path);
 	}
 	if (list->len == 0)
 		printf("(the server exports no devices)\n");

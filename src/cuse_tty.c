@@ -759,6 +759,8 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 	g_autofree char *devname = g_strdup_printf("DEVNAME=%s", cfg->name);
 	const char *dev_info[] = {devname};
 	struct cuse_info ci = {
+	    .dev_major = cfg->dev_major,
+	    .dev_minor = cfg->dev_major ? cfg->dev_minor : 0,
 	    .dev_info_argc = 1,
 	    .dev_info_argv = dev_info,
 	    .flags = CUSE_UNRESTRICTED_IOCTL,
@@ -829,6 +831,17 @@ void cuse_tty_free(CuseTty *t)
 gboolean cuse_tty_is_ready(CuseTty *t)
 {
 	return t->ready;
+}
+
+gboolean cuse_tty_is_closed(CuseTty *t)
+{
+	if (t->watch == 0)
+		return TRUE;
+	/* A refused node: the kernel aborts the connection while it takes the
+	 * CUSE_INIT reply (before init_done runs), and an aborted FUSE device
+	 * polls POLLERR at once, before the session source has read it. */
+	struct pollfd p = {.fd = fuse_session_fd(t->se), .events = POLLIN};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
 }
 
 const char *cuse_tty_get_name(CuseTty *t)

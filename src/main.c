@@ -3,6 +3,8 @@
  * usbip-cuse: command line.
  *
  *   usbip-cuse [--server HOST[:PORT]] --device SELECTOR [...]   the daemon
+ *   usbip-cuse --config FILE                                   the daemon
+ *   usbip-cuse check-config FILE
  *   usbip-cuse list [HOST[:PORT]] [--json]
  *   usbip-cuse cat --server HOST[:PORT] --device SELECTOR
  */
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "cmd_client.h"
 #include "config.h"
 #include "uc_error.h"
@@ -19,21 +22,18 @@
 
 #include "daemon.h"
 
-#define DEFAULT_SERVER "127.0.0.1"
+#define DEFAULT_SERVER CLI_DEFAULT_SERVER
 
 static gboolean opt_verbose;
 
 static void enable_verbose(void)
 {
-	if (opt_verbose)
-		g_setenv("G_MESSAGES_DEBUG", UC_LOG_DOMAINS, TRUE);
+	cli_enable_verbose(opt_verbose);
 }
 
 static int fail(GError *error)
 {
-	fprintf(stderr, "usbip-cuse: %s\n", error->message);
-	g_error_free(error);
-	return 1;
+	return cli_fail(NULL, error, CLI_EXIT_FAILURE);
 }
 
 static int main_list(int argc, char **argv)
@@ -41,7 +41,7 @@ static int main_list(int argc, char **argv)
 	gboolean json = FALSE;
 	const GOptionEntry entries[] = {
 	    {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL},
-	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
+	    CLI_VERBOSE_ENTRY(&opt_verbose),
 	    {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("[HOST[:PORT]]");
@@ -54,8 +54,8 @@ static int main_list(int argc, char **argv)
 		return fail(error);
 	enable_verbose();
 	if (argc > 2) {
-		fprintf(stderr, "usbip-cuse list: one server at most\n");
-		return 2;
+		cli_print_error("list", "one server at most");
+		return CLI_EXIT_USAGE;
 	}
 	int rc = cmd_client_list(argc == 2 ? argv[1] : DEFAULT_SERVER, json, &error);
 	if (error)
@@ -76,7 +76,7 @@ static int main_cat(int argc, char **argv)
 	    {"idle-exit", 'i', 0, G_OPTION_ARG_INT, &idle_ms,
 	     "After end of input, exit when the device is quiet this long", "MS"},
 	    {"bytes", 'n', 0, G_OPTION_ARG_INT64, &bytes, "Exit after receiving N bytes", "N"},
-	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL},
+	    CLI_VERBOSE_ENTRY(&opt_verbose),
 	    {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
@@ -91,12 +91,12 @@ static int main_cat(int argc, char **argv)
 		return fail(error);
 	enable_verbose();
 	if (!device) {
-		fprintf(stderr, "usbip-cuse cat: --device is required\n");
-		return 2;
+		cli_print_error("cat", "--device is required");
+		return CLI_EXIT_USAGE;
 	}
 	if (baud <= 0 || function < 0 || idle_ms < 0 || bytes < 0) {
-		fprintf(stderr, "usbip-cuse cat: numbers must not be negative\n");
-		return 2;
+		cli_print_error("cat", "numbers must not be negative");
+		return CLI_EXIT_USAGE;
 	}
 	UsbipSelector sel;
 	if (!usbip_selector_parse(device, &sel, &error))
@@ -118,6 +118,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "Usage:\n"
 	        "  usbip-cuse [--server HOST[:PORT]] --device SELECTOR [--device ...] [OPTION...]\n"
+	        "  usbip-cuse --config FILE [OPTION...]\n"
+	        "  usbip-cuse check-config FILE\n"
 	        "  usbip-cuse list [HOST[:PORT]] [--json]\n"
 	        "  usbip-cuse cat [--server HOST[:PORT]] --device SELECTOR\n"
 	        "  usbip-cuse --version\n"
@@ -132,6 +134,8 @@ int main(int argc, char **argv)
 		return main_list(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "cat") == 0)
 		return main_cat(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "check-config") == 0)
+		return daemon_check_config(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
 		printf("usbip-cuse %s\n", PACKAGE_VERSION);
 		return 0;
@@ -142,7 +146,7 @@ int main(int argc, char **argv)
 	}
 	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
 	return daemon_main(argc, argv);
 }

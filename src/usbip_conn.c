@@ -47,24 +47,6 @@ gboolean usbip_conn_parse_server(const char *server, char **host, guint16 *port,
 	return TRUE;
 }
 
-void usbip_text_sanitize(char *text)
-{
-	char *w = text;
-	for (const char *r = text; *r;) {
-		guchar b = (guchar)*r;
-		if (b < 0x20 || b == 0x7f) {
-			*w++ = '?';
-			r++;
-		} else if (b == 0xc2 && (guchar)r[1] >= 0x80 && (guchar)r[1] <= 0x9f) {
-			*w++ = '?'; /* C1 control, U+0080..U+009F */
-			r += 2;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = 0;
-}
-
 /* "host:port", with brackets around an IPv6 literal. */
 static char *peer_name(const char *host, guint16 port)
 {
@@ -236,8 +218,6 @@ static void list_entry_complete(GTask *task)
 		return;
 	}
 	e->n_intf = e->dev.bNumInterfaces;
-	usbip_text_sanitize(e->dev.path);
-	usbip_text_sanitize(e->dev.busid);
 	g_ptr_array_add(d->list, e);
 	d->idev++;
 	list_next_entry(task);
@@ -342,9 +322,7 @@ static void import_dev_cb(GObject *src, GAsyncResult *res, gpointer user)
 		op_fail_protocol(task, "import device record", rc);
 		return;
 	}
-	usbip_text_sanitize(d->dev.path);
 	if (strcmp(d->dev.busid, d->busid) != 0) {
-		usbip_text_sanitize(d->dev.busid);
 		g_task_return_new_error(task, UC_ERROR, UC_ERROR_PROTOCOL,
 		                        "%s imported %s when asked for %s", d->peer, d->dev.busid,
 		                        d->busid);

@@ -775,7 +775,6 @@ static void enum_string_done(UsbipDevice *d, int status, const guint8 *data, gsi
 	/* A stalled or malformed string is not fatal: many devices lack some. */
 	if (status < 0 || usb_desc_string_to_utf8(data, len, dst, 128) < 0)
 		dst[0] = 0;
-	usbip_text_sanitize(dst); /* it goes to logs and `list` */
 	enum_get_string(a, which + 1);
 }
 

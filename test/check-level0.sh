@@ -16,6 +16,8 @@ src/pl2303.c include/pl2303.h
 src/tty_core.c include/tty_core.h
 src/tty_ioctl.c include/tty_ioctl.h
 tools/lsusb_parse.c tools/lsusb_parse.h
+src/uc_escape.c include/uc_escape.h
+src/node_env.c include/node_env.h
 "
 status=0
 for f in $files; do

@@ -1145,6 +1145,41 @@ static void test_unplug(void **state)
 	wait_no_connections();
 }
 
+/* move: the importer sees an unplug; the device is then 1-7 (devid 1:7). */
+static void test_move(void **state)
+{
+	Client *c = import_ok("1-2");
+	Client *c2 = NULL;
+	struct usbip_device rec;
+
+	assert_true(mock_server_move(srv, "1-2", "1-7", NULL));
+	assert_true(closed_without_data(c->sock));
+	client_free(c);
+	wait_no_connections();
+	{
+		/* (devlist() compares with the fixture files: there is no 1-7.lsusb) */
+		g_auto(GStrv) ids = mock_server_list_busids(srv);
+		assert_false(g_strv_contains((const char *const *)ids, "1-2"));
+		assert_true(g_strv_contains((const char *const *)ids, "1-7"));
+		assert_string_equal(mock_server_get_state(srv, "1-7"), "free");
+	}
+	assert_int_equal(import("1-2", &c2, NULL), USBIP_ST_NODEV);
+	assert_int_equal(import("1-7", &c2, &rec), USBIP_ST_OK);
+	assert_string_equal(rec.busid, "1-7");
+	assert_int_equal(rec.busnum, 1);
+	assert_int_equal(rec.devnum, 7);
+	client_free(c2);
+	wait_no_connections();
+	/* errors: a taken or bad new bus id, an unknown device */
+	assert_false(mock_server_move(srv, "1-7", "1-3", NULL));
+	assert_false(mock_server_move(srv, "1-7", "", NULL));
+	assert_false(mock_server_move(srv, "9-9", "9-8", NULL));
+	assert_true(mock_server_move(srv, "1-7", "1-2", NULL));
+	c = import_ok("1-2");
+	client_free(c);
+	wait_no_connections();
+}
+
 static void test_drop_and_delay(void **state)
 {
 	Client *c = import_ok("1-1");
@@ -1427,6 +1462,7 @@ int main(void)
 	    T(test_modem_on_acm),
 	    T(test_link_errors),
 	    T(test_unplug),
+	    T(test_move),
 	    T(test_drop_and_delay),
 	    T(test_two_functions_and_collapsed),
 	    T(test_mass_storage),

@@ -582,3 +582,39 @@ daemon_rss_kb() {
 daemon_data_kb() {
 	sed -n 's/^VmData:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DAEMON_PID/status"
 }
+
+# --- service plumbing (t-daemon-service, t-daemon-names, t-daemon-crun) -----------------------
+
+# start_sockrecv PATH OUT [journal]: receive datagrams on a Unix socket at PATH (mode 0666) into
+# OUT, one block per datagram ending in "--" (sockrecv.py); "journal" decodes the journal's
+# native protocol into KEY=VALUE lines. Serves as systemd's notify socket, journald or /dev/log.
+start_sockrecv() {
+	: >"$2"
+	python3 "$SRC/test/system/sockrecv.py" "$@" 2>>"$2.err" &
+	bg_track $! "$2.err"
+	wait_for 10 test -S "$1" || fail "sockrecv on $1 did not start"
+}
+
+# proc_field PID FIELD: the value of FIELD in /proc/PID/status, blanks squeezed ("Uid" ->
+# "65534 65534 65534 65534").
+proc_field() {
+	sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s ' \t' '  '
+}
+
+# udev_start: a real systemd-udevd (the host's) with the build's rules in /run/udev/rules.d
+# (on top of the host's own); sets UDEVD_PID. udev_settle waits for its queue to drain.
+udev_start() {
+	_udevd=/lib/systemd/systemd-udevd
+	[ -x "$_udevd" ] || skip "no $_udevd (Debian package udev)"
+	mkdir -p /run/udev/rules.d
+	cp "$SRC/udev/70-usbip-cuse.rules" /run/udev/rules.d/ || fail "cannot install the rules"
+	"$_udevd" >"$SYSTEST_OUT/udevd.log" 2>&1 &
+	UDEVD_PID=$!
+	bg_track $UDEVD_PID "$SYSTEST_OUT/udevd.log"
+	wait_for 10 test -S /run/udev/control || fail "systemd-udevd did not start"
+	log "systemd-udevd pid $UDEVD_PID with $SRC/udev/70-usbip-cuse.rules"
+}
+
+udev_settle() {
+	udevadm settle --timeout=30 || log "udevadm settle timed out"
+}

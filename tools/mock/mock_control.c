@@ -46,6 +46,8 @@ const char mock_control_help[] =
     "unplug BUSID                   pending URBs end with -ESHUTDOWN, the link closes, the\n"
     "                               device disappears until replug\n"
     "replug BUSID                   make an unplugged device importable again\n"
+    "move BUSID NEWBUSID            the device re-enumerates as NEWBUSID: its importer sees\n"
+    "                               an unplug, then it is listed under the new bus id\n"
     "delay BUSID MS                 delay every URB reply of the device by MS ms (0: off)\n"
     "drop BUSID                     close the importer's TCP connection at once\n"
     "quit                           close this control connection\n"
@@ -265,6 +267,8 @@ char *mock_control_execute(MockServer *srv, const char *line, gboolean *quit)
 		ok = mock_server_unplug(srv, busid, &err);
 	} else if (!strcmp(cmd, "replug") && argc == 2) {
 		ok = mock_server_replug(srv, busid, &err);
+	} else if (!strcmp(cmd, "move") && argc == 3) {
+		ok = mock_server_move(srv, busid, argv[2], &err);
 	} else if (!strcmp(cmd, "delay") && argc == 3 && parse_num(argv[2], 600000, &v)) {
 		ok = mock_server_set_delay(srv, busid, (guint)v, &err);
 	} else if (!strcmp(cmd, "drop") && argc == 2) {

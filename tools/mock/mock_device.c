@@ -205,6 +205,19 @@ const char *mock_device_get_busid(const MockDevice *d)
 	return d->busid;
 }
 
+void mock_device_set_busid(MockDevice *d, const char *busid)
+{
+	guint32 b, dv;
+
+	g_free(d->busid);
+	d->busid = g_strdup(busid);
+	parse_busid(busid, &b, &dv);
+	if (b || dv) {
+		d->busnum = b;
+		d->devnum = dv;
+	}
+}
+
 guint32 mock_device_get_devid(const MockDevice *d)
 {
 	return d->busnum << 16 | (d->devnum & 0xffff);

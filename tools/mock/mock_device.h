@@ -49,6 +49,9 @@ void mock_device_free(MockDevice *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MockDevice, mock_device_free)
 
 const char *mock_device_get_busid(const MockDevice *d);
+/* Give the device another bus id (1..31 bytes; busnum/devnum follow a
+ * "B-D..." form, else stay). */
+void mock_device_set_busid(MockDevice *d, const char *busid);
 guint32 mock_device_get_devid(const MockDevice *d);
 guint16 mock_device_get_vid(const MockDevice *d);
 guint16 mock_device_get_pid(const MockDevice *d);

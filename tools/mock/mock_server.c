@@ -1347,6 +1347,34 @@ gboolean mock_server_replug(MockServer *srv, const char *busid, GError **error)
 	return TRUE;
 }
 
+gboolean mock_server_move(MockServer *srv, const char *busid, const char *new_busid, GError **error)
+{
+	MockDev *md = find_dev(srv, busid, error);
+
+	if (!md)
+		return FALSE;
+	if (!*new_busid || strlen(new_busid) >= USBIP_BUSID_SIZE) {
+		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_INVALID,
+		            "a busid has 1..%u bytes", USBIP_BUSID_SIZE - 1);
+		return FALSE;
+	}
+	if (find_dev(srv, new_busid, NULL)) {
+		g_set_error(error, MOCK_SERVER_ERROR, MOCK_SERVER_ERROR_INVALID,
+		            "there is a device %s already", new_busid);
+		return FALSE;
+	}
+	if (md->owner) {
+		MockConn *c = md->owner;
+		/* the importer sees an unplug */
+		for (guint i = 0; i < G_N_ELEMENTS(md->ep); i++)
+			slot_fail_all(md, i, -ESHUTDOWN);
+		conn_start_drain(c);
+	}
+	mock_device_set_busid(md->dev, new_busid);
+	g_ptr_array_sort(srv->devs, cmp_dev);
+	return TRUE;
+}
+
 gboolean mock_server_set_delay(MockServer *srv, const char *busid, guint ms, GError **error)
 {
 	MockDev *md = find_dev(srv, busid, error);

@@ -204,6 +204,12 @@ gboolean mock_server_stall(MockServer *srv, const char *busid, guint8 ep, GError
  * the device list and imports get NODEV until mock_server_replug(). */
 gboolean mock_server_unplug(MockServer *srv, const char *busid, GError **error);
 gboolean mock_server_replug(MockServer *srv, const char *busid, GError **error);
+/* Simulate the device coming back on another port: as an unplug for its
+ * importer (pending URBs end with -ESHUTDOWN, the connection closes), then
+ * it is listed and importable as new_busid (busnum/devnum from its "B-D"
+ * form); its record of requests stays. */
+gboolean mock_server_move(MockServer *srv, const char *busid, const char *new_busid,
+                          GError **error);
 /* Delay every URB reply of the device by ms milliseconds (0: none); order is kept. */
 gboolean mock_server_set_delay(MockServer *srv, const char *busid, guint ms, GError **error);
 /* Close the importer's TCP connection now, without any reply. */
