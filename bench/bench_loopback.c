@@ -35,10 +35,7 @@ typedef struct {
 static gsize on_pull(SerialPort *p, guint8 *buf, gsize max, gpointer user)
 {
 	Bench *b = user;
-	gsize n = MIN(max, b->tx_len - b->tx_off);
-	memcpy(buf, b->tx + b->tx_off, n);
-	b->tx_off += n;
-	return n;
+	return serial_port_take(buf, max, b->tx, b->tx_len, &b->tx_off);
 }
 
 static gsize on_ready(SerialPort *p, gpointer user)

@@ -29,6 +29,7 @@
 #define SERIAL_PORT_H
 
 #include <glib.h>
+#include <string.h>
 
 #include "serial_drv.h"
 #include "usbip_device.h"
@@ -82,6 +83,19 @@ gboolean serial_port_is_up(SerialPort *p);
 /* The port as probed (endpoints of the last enumeration; borrowed). */
 const struct serial_function *serial_port_get_function(SerialPort *p);
 const struct serial_driver *serial_port_get_driver(SerialPort *p);
+
+/* A tx_pull for an owner whose write queue is one byte span: copies what
+ * fits of data[*off..len) to buf and advances *off. */
+static inline gsize serial_port_take(guint8 *buf, gsize max, const guint8 *data, gsize len,
+                                     gsize *off)
+{
+	gsize n = MIN(max, len - *off);
+	if (n == 0)
+		return 0; /* data may be NULL when nothing is queued */
+	memcpy(buf, data + *off, n);
+	*off += n;
+	return n;
+}
 
 /* The owner has bytes for tx_pull: fill the free bulk-OUT URBs (at once,
  * never calling back from inside). */

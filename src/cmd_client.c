@@ -279,10 +279,7 @@ static void cat_want_input(CatCtx *c)
 static gsize cat_tx_pull(SerialPort *p, guint8 *buf, gsize max, gpointer user)
 {
 	CatCtx *c = user;
-	gsize n = MIN(max, c->in_len - c->in_off);
-	memcpy(buf, c->inbuf + c->in_off, n);
-	c->in_off += n;
-	return n;
+	return serial_port_take(buf, max, c->inbuf, c->in_len, &c->in_off);
 }
 
 static gsize cat_tx_ready(SerialPort *p, gpointer user)

@@ -374,10 +374,7 @@ typedef struct {
 static gsize pipe_pull(SerialPort *port, guint8 *buf, gsize max, gpointer user)
 {
 	Pipe *p = user;
-	gsize n = MIN(max, p->tx_len - p->tx_off);
-	memcpy(buf, p->tx + p->tx_off, n);
-	p->tx_off += n;
-	return n;
+	return serial_port_take(buf, max, p->tx, p->tx_len, &p->tx_off);
 }
 
 static gsize pipe_ready(SerialPort *port, gpointer user)

@@ -13,35 +13,16 @@ kernel's node and usbip-cuse's node compare row for row (chip_compare.py):
 Exit status 1 when a row fails its own check (data not looped back, an exception).
 """
 import os
-import socket
 import sys
 import time
 
 import serial
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chip_table  # noqa: E402  (its Mock: the control channel)
 
-class Mock:
-    def __init__(self, path):
-        self.path = path
 
-    def cmd(self, line):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(5)
-        s.connect(self.path)
-        s.sendall(line.encode() + b"\n")
-        s.shutdown(socket.SHUT_WR)
-        data = b""
-        while True:
-            b = s.recv(4096)
-            if not b:
-                break
-            data += b
-        s.close()
-        out = data.decode().splitlines()
-        if out and out[-1] == "ok" and len(out) > 1:
-            out = out[:-1]
-        return "\n".join(out)
-
+class Mock(chip_table.Mock):
     def settle(self, line, secs=1.0):
         """The answer once it stops changing (drivers may send after the call returns)."""
         end = time.monotonic() + secs

@@ -7,6 +7,8 @@
 
 #include "mock_model.h"
 
+#include "serial_match.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -67,6 +69,22 @@ guint8 mock_ring_peek(const MockRing *r, gsize i)
 }
 
 /* ---- ports ------------------------------------------------------------ */
+
+gboolean mock_port_endpoints(MockPort *p, const struct usb_interface_desc *it)
+{
+	struct serial_function f;
+	gboolean pair = serial_match_endpoints(it, &f);
+	memset(p, 0, sizeof(*p));
+	p->intf = f.intf;
+	p->bulk_in = f.bulk_in_ep;
+	p->bulk_in_mps = f.bulk_in_mps;
+	p->bulk_out = f.bulk_out_ep;
+	p->bulk_out_mps = f.bulk_out_mps;
+	p->has_notify = f.has_notify;
+	p->notify_ep = f.notify_ep;
+	p->notify_mps = f.notify_mps;
+	return pair;
+}
 
 void mock_port_setup(MockPort *p, const MockModelOps *ops, MockHistory *hist)
 {

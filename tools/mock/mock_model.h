@@ -147,6 +147,11 @@ const MockModelOps *mock_model_select(const MockModelDevice *dev, const char *na
 
 /* After probe: ring and notes allocated, history attached, reset. */
 void mock_port_setup(MockPort *p, const MockModelOps *ops, MockHistory *hist);
+/* For probe: p zeroed, then the interface number, its bulk pair and its
+ * interrupt-IN endpoint (if any) from one interface descriptor (the vendor
+ * drivers' own scan, serial_match_endpoints).  TRUE when the bulk pair is
+ * there. */
+gboolean mock_port_endpoints(MockPort *p, const struct usb_interface_desc *it);
 /* Power-on state: ring and notes emptied, registers reset. */
 void mock_port_reset(MockPort *p);
 void mock_port_release(MockPort *p);

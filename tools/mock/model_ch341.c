@@ -101,29 +101,7 @@ static guint ch_probe(const MockModelDevice *dev, const struct usb_config_desc *
 	const struct usb_interface_desc *it = usb_desc_find_interface(c, 0, 0);
 	MockPort *p = &ports[0];
 
-	if (!it || max < 1)
-		return 0;
-	memset(p, 0, sizeof(*p));
-	for (guint e = 0; e < it->num_endpoints; e++) {
-		const struct usb_endpoint_desc *ep = &it->ep[e];
-		gboolean in = (ep->bEndpointAddress & USB_EP_DIR_IN) != 0;
-		switch (usb_desc_ep_type(ep)) {
-		case USB_EP_BULK:
-			*(in ? &p->bulk_in : &p->bulk_out) = ep->bEndpointAddress;
-			*(in ? &p->bulk_in_mps : &p->bulk_out_mps) = usb_desc_ep_max_packet(ep);
-			break;
-		case USB_EP_INTERRUPT:
-			if (in) {
-				p->has_notify = TRUE;
-				p->notify_ep = ep->bEndpointAddress;
-				p->notify_mps = usb_desc_ep_max_packet(ep);
-			}
-			break;
-		default:
-			break;
-		}
-	}
-	if (!p->bulk_in || !p->bulk_out)
+	if (!it || max < 1 || !mock_port_endpoints(p, it))
 		return 0;
 	p->chip = dev->desc->idProduct == 0x5523 ? CH341 : CH340;
 	return 1;

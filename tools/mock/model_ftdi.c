@@ -149,24 +149,8 @@ static guint ftdi_probe(const MockModelDevice *dev, const struct usb_config_desc
 	for (guint i = 0; i < c->num_interfaces && n < max; i++) {
 		const struct usb_interface_desc *it = &c->intf[i];
 		MockPort *p = &ports[n];
-		memset(p, 0, sizeof(*p));
-		if (it->bAlternateSetting != 0)
+		if (it->bAlternateSetting != 0 || !mock_port_endpoints(p, it))
 			continue;
-		for (guint e = 0; e < it->num_endpoints; e++) {
-			const struct usb_endpoint_desc *ep = &it->ep[e];
-			if (usb_desc_ep_type(ep) != USB_EP_BULK)
-				continue;
-			if (ep->bEndpointAddress & USB_EP_DIR_IN) {
-				p->bulk_in = ep->bEndpointAddress;
-				p->bulk_in_mps = usb_desc_ep_max_packet(ep);
-			} else {
-				p->bulk_out = ep->bEndpointAddress;
-				p->bulk_out_mps = usb_desc_ep_max_packet(ep);
-			}
-		}
-		if (!p->bulk_in || !p->bulk_out)
-			continue;
-		p->intf = it->bInterfaceNumber;
 		p->index = it->bInterfaceNumber; /* channel A + interface number */
 		p->chip = (guint8)chip;
 		n++;
