@@ -73,7 +73,8 @@ static void env_checks(const struct node_env_id *id)
 			CHECK(eq && eq > line && eq[1]); /* KEY=VALUE, never empty */
 			/* one udev token, a file name component */
 			for (char *v = eq + 1; *v; v++)
-				CHECK(*v != ' ' && *v != '\t' && *v != '"' && *v != '\'' && *v != '/');
+				CHECK(*v != ' ' && *v != '\t' && *v != '"' && *v != '\'' &&
+				      *v != '/');
 		}
 		line = nl + 1;
 	}
