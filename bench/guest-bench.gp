@@ -4,15 +4,16 @@
 if (!exists("dir")) dir = "."
 set terminal pngcairo size 960,600 font "sans,11"
 set grid
-set key top left
+set key bottom right
 
 set output dir."/throughput.png"
 set title "Loopback throughput against write size (median, bars: min-max over rounds)"
 set xlabel "bytes per write()"
 set ylabel "MB/s (payload, 10^6 B)"
 set logscale x 2
+set logscale y 10
 set xrange [0.5:32768]
-set yrange [0:*]
+set yrange [*:*]
 plot dir."/throughput-large.dat" using 1:3:4:5 with yerrorlines lw 2 lc rgb "#d62728" \
          title "usbip-cuse /dev/ttyUSBIP0, largest loopback", \
      dir."/throughput-large.dat" using 1:6:7:8 with yerrorlines lw 2 lc rgb "#1f77b4" \

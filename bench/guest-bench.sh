@@ -8,13 +8,13 @@
 #   --phases LIST       comma-separated: gadget, many, profile (default gadget,many)
 #   --sizes LIST        write sizes of the loopbacks (default "1 64 512 4096 16384")
 #   --totals LIST       loopback sizes in bytes (default "4194304 16777216")
-#   --max-writes N      a loopback is at most N writes: BYTES = min(TOTAL, N * SIZE) (32768)
+#   --max-writes N      a loopback is at most N writes: BYTES = min(TOTAL, N * SIZE) (8192)
 #   --pings N           round trips per reader kind and round (default 300)
-#   --readone-bytes N   bytes read one at a time per round (default 16384)
+#   --readone-bytes N   bytes read one at a time per round (default 4096)
 #   --nodes LIST        node counts of the many-nodes phase (default "1 8 32")
 #   --many-bytes N      bytes looped back through each node in the many-nodes phase (2 MiB)
 #   --profile-pings N, --profile-readone N, --profile-loop N, --profile-loop-small N
-#                       sizes of the profile's workloads (200, 4096, 4 MiB, 256 KiB)
+#                       sizes of the profile's workloads (200, 2048, 1 MiB, 128 KiB)
 #
 # Phase gadget: real usbipd + g_serial (busid 1-1, /dev/ttyGS0 echoes, as t-daemon-gadget).
 # A device has one importer at a time, so each round attaches in turn usbip-cuse
@@ -44,9 +44,9 @@ ROUNDS=5
 PHASES=gadget,many
 SIZES="1 64 512 4096 16384"
 TOTALS="4194304 16777216"
-MAX_WRITES=32768
+MAX_WRITES=8192
 PINGS=300
-READONE_BYTES=16384
+READONE_BYTES=4096
 NODES="1 8 32"
 MANY_BYTES=2097152
 while [ $# -gt 0 ]; do

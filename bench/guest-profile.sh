@@ -8,7 +8,8 @@
 #   strace-W.txt      strace -c -f of the daemon during workload W
 #   callgrind-W.txt   instructions (Ir) the daemon executed during W, by function (valgrind
 #                     callgrind; exclusive, then inclusive); callgrind-null*.txt: the same for
-#                     the do-nothing CUSE node answering one-byte reads
+#                     the do-nothing CUSE node answering one-byte reads; callgrind-*.out the
+#                     raw profiles
 #   cpu-NODE-W.txt    CPU ticks of every process and kernel thread of the guest while NODE
 #                     (ours, kernel) runs W, and the guest's busy ticks from /proc/stat
 #   perf-stat-W.txt   perf stat (counting only) of the daemon: context switches, migrations,
@@ -20,9 +21,9 @@
 # work in this TCG guest: a 2 s record takes minutes and collects a handful of samples. Hence
 # callgrind (instruction counts, which the host's load does not change) and counters.
 PROFILE_PINGS=${PROFILE_PINGS:-200}
-PROFILE_READONE=${PROFILE_READONE:-4096}
-PROFILE_LOOP=${PROFILE_LOOP:-4194304}
-PROFILE_LOOP_SMALL=${PROFILE_LOOP_SMALL:-262144}
+PROFILE_READONE=${PROFILE_READONE:-2048}
+PROFILE_LOOP=${PROFILE_LOOP:-1048576}
+PROFILE_LOOP_SMALL=${PROFILE_LOOP_SMALL:-131072}
 PROFILE_WORKLOADS="rtt-block rtt-select rtt-poll readone loop16k loop64"
 
 # workload_cmd W DEV: workload W on DEV as one command line
@@ -182,6 +183,8 @@ callgrind_report() {
 		echo "## inclusive"
 		callgrind_annotate --inclusive=yes --threshold=98 "$2" 2>&1 | head -n 60
 	} >"$PROF/callgrind-$1.txt"
+	# the raw profile, for callgrind_annotate --tree=caller etc. on the host
+	cp "$2" "$PROF/callgrind-$1.out"
 }
 
 # One daemon under callgrind, instrumented during each workload only (counters zeroed before
