@@ -2,6 +2,10 @@
 # (DIR holds the .dat/.cdf files of bench/guest-bench-report); writes DIR/throughput.png and
 # DIR/rtt-cdf.png.
 if (!exists("dir")) dir = "."
+# before=1: the run measured an older daemon too (bench/guest-bench --before)
+if (!exists("before")) before = 0
+tbefore = before ? sprintf(", '%s/throughput-large.dat' using 1:9:10:11 with yerrorlines lw 2 lc rgb '#7f7f7f' title 'usbip-cuse before, largest loopback'", dir) : ""
+rbefore = before ? sprintf(", '%s/rtt-before-block.cdf' using 1:2 with lines lw 2 lc rgb '#7f7f7f' title 'usbip-cuse before, blocking read()'", dir) : ""
 set terminal pngcairo size 960,600 font "sans,11"
 set grid
 set key bottom right
@@ -21,7 +25,7 @@ plot dir."/throughput-large.dat" using 1:3:4:5 with yerrorlines lw 2 lc rgb "#d6
      dir."/throughput-small.dat" using 1:3:4:5 with yerrorlines lw 1 dt 2 lc rgb "#d62728" \
          title "usbip-cuse, smallest loopback", \
      dir."/throughput-small.dat" using 1:6:7:8 with yerrorlines lw 1 dt 2 lc rgb "#1f77b4" \
-         title "kernel, smallest loopback"
+         title "kernel, smallest loopback"@tbefore
 
 set output dir."/rtt-cdf.png"
 set title "One-byte round trip, CDF (all rounds)"
@@ -43,4 +47,4 @@ plot dir."/rtt-ours-block.cdf" using 1:2 with lines lw 2 lc rgb "#d62728" \
      dir."/rtt-kernel-select.cdf" using 1:2 with lines lw 2 dt 2 lc rgb "#1f77b4" \
          title "kernel, select()+read()", \
      dir."/rtt-kernel-poll.cdf" using 1:2 with lines lw 2 dt 3 lc rgb "#1f77b4" \
-         title "kernel, poll()+read()"
+         title "kernel, poll()+read()" @rbefore

@@ -13,6 +13,8 @@
 #   --readone-bytes N   bytes read one at a time per round (default 4096)
 #   --nodes LIST        node counts of the many-nodes phase (default "1 8 32")
 #   --many-bytes N      bytes looped back through each node in the many-nodes phase (2 MiB)
+#   --before PATH       an older usbip-cuse binary (relative to the build dir): measured as
+#                       node "before" in the same rounds as ours and the kernel's
 #   --profile-pings N, --profile-readone N, --profile-loop N, --profile-loop-small N
 #                       sizes of the profile's workloads (200, 2048, 1 MiB, 128 KiB)
 #
@@ -49,6 +51,7 @@ PINGS=300
 READONE_BYTES=4096
 NODES="1 8 32"
 MANY_BYTES=2097152
+BEFORE=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=$2 ;;
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--readone-bytes) READONE_BYTES=$2 ;;
 	--nodes) NODES=$2 ;;
 	--many-bytes) MANY_BYTES=$2 ;;
+	--before) BEFORE=$BUILD/$2 ;;
 	--profile-pings) PROFILE_PINGS=$2 ;;
 	--profile-readone) PROFILE_READONE=$2 ;;
 	--profile-loop) PROFILE_LOOP=$2 ;;
@@ -72,7 +76,7 @@ done
 TTYB=$BUILD/bench/ttybench
 NULLNODE=$BUILD/bench/cuse-null
 ENGINE=$BUILD/bench/bench-loopback
-for b in "$TTYB" "$NULLNODE" "$ENGINE" "$USBIP_CUSE"; do
+for b in "$TTYB" "$NULLNODE" "$ENGINE" "$USBIP_CUSE" ${BEFORE:+"$BEFORE"}; do
 	[ -x "$b" ] || skip "$b not built"
 done
 RES=$SYSTEST_OUT/results.txt
@@ -151,12 +155,26 @@ measure_node() {
 
 # ---- importers of the gadget -------------------------------------------------------------------
 
-run_ours() {
+# run_daemon NODE BINARY: usbip-cuse (this tree's, or the older one of --before) imports the
+# gadget; the measurements of NODE on its /dev/ttyUSBIP0.
+run_daemon() {
+	gb_bin=$USBIP_CUSE
+	USBIP_CUSE=$2
 	start_daemon --device 1-1
+	USBIP_CUSE=$gb_bin
 	gs_settle_after_attach
-	measure_node ours /dev/ttyUSBIP0
+	measure_node "$1" /dev/ttyUSBIP0
 	stop_daemon
 	gs_after_host_session
+}
+
+run_ours() {
+	run_daemon ours "$USBIP_CUSE"
+}
+
+run_before() {
+	[ -n "$BEFORE" ] && run_daemon before "$BEFORE"
+	return 0
 }
 
 vhci_port_in_use() {
@@ -242,7 +260,9 @@ phase_gadget() {
 		if [ $((ROUND % 2)) = 1 ]; then
 			run_ours
 			run_kernel
+			run_before
 		else
+			run_before
 			run_kernel
 			run_ours
 		fi

@@ -220,7 +220,11 @@ profile_callgrind() {
 	kill -TERM "$pf_vg"
 	wait_for 60 sh -c "! kill -0 $pf_vg 2>/dev/null"
 	gs_after_host_session
-	# the do-nothing node, for the floor of a one-byte read
+}
+
+# The do-nothing node under callgrind, for the floor of a one-byte read.
+profile_callgrind_null() {
+	command -v valgrind >/dev/null || return 0
 	for pf_v in plain glib; do
 		pf_a=
 		[ "$pf_v" = glib ] && pf_a=--glib
@@ -259,5 +263,17 @@ phase_profile() {
 	profile_daemon
 	profile_kernel
 	profile_callgrind
+	profile_callgrind_null
 	log "profile: files in $PROF"
+	# The older daemon of --before the same way (it has no --debug-fuse: no request counts).
+	if [ -n "$BEFORE" ]; then
+		PROF=$SYSTEST_OUT/profile-before
+		mkdir -p "$PROF"
+		pf_bin=$USBIP_CUSE
+		USBIP_CUSE=$BEFORE
+		profile_daemon
+		profile_callgrind
+		USBIP_CUSE=$pf_bin
+		log "profile: the older daemon's files in $PROF"
+	fi
 }
