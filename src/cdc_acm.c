@@ -329,9 +329,9 @@ ssize_t cdc_acm_serial_state_decode(uint16_t *intf, uint16_t *state, const uint8
 		return -EINVAL;
 	if (len < NOTIFY_HDR_SIZE)
 		return -EMSGSIZE;
-	/* Every CDC notification is class, interface, device-to-host. */
-	if (buf[0] != CDC_REQTYPE_IN)
-		return -EPROTO;
+	/* Every CDC notification should be class, interface, device-to-host
+	 * (0xa1); like the kernel's cdc-acm, bmRequestType is not checked:
+	 * the endpoint says what the message is. */
 	uint16_t wlength = get_le16(buf + 6);
 	/* A notification longer than one interrupt packet arrives in pieces;
 	 * -EMSGSIZE tells the caller to read on and retry with more. */
@@ -375,7 +375,7 @@ static int acm_probe(const struct usb_device_desc *dd, const struct usb_config_d
 		f->notify_mps = acm[i].notify_mps;
 		f->notify_interval = acm[i].notify_interval;
 	}
-	return n;
+	return kept; /* what did not fit in acm[] was not written either */
 }
 
 int cdc_acm_line_coding_from_line(struct cdc_line_coding *lc, const struct serial_line *l)
@@ -455,9 +455,9 @@ static int acm_status_decode(const struct serial_function *f, enum serial_status
 	ssize_t rc = cdc_acm_serial_state_decode(&intf, &state, buf, len);
 	if (rc < 0)
 		return (int)rc;
-	/* A notification for another function of a composite device. */
-	if (intf != f->intf)
-		return -ENOMSG;
+	/* wIndex (intf) is not checked: each function has its own interrupt
+	 * endpoint, and the kernel's cdc-acm takes the message from a firmware
+	 * that puts 0 or the data interface there too. */
 	cdc_acm_serial_state_to_status(state, st);
 	return 0;
 }

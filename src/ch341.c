@@ -361,6 +361,7 @@ const struct serial_driver ch341_driver = {
     .init = ch341_init,
     .set_line = ch341_set_line,
     .set_lines = ch341_set_lines,
+    .line_on_change_only = true,
     .set_break = ch341_set_break,
     .status_source = SERIAL_STATUS_INTERRUPT,
     .initial_lines = 0,

@@ -375,6 +375,14 @@ static int cp210x_purge(struct serial_function *f, bool rx, bool tx, struct seri
 	return ifc_out(f, q, CP210X_PURGE, v, NULL, 0);
 }
 
+/* Last close: clear both queues, as the kernel's cp210x_close does (a CP2108
+ * occasionally hangs otherwise).  The interface stays enabled: the line and
+ * the lines the daemon keeps set are the chip's while nobody listens. */
+static int cp210x_set_active(struct serial_function *f, bool active, struct serial_xfers *q)
+{
+	return active ? 0 : cp210x_purge(f, true, true, q);
+}
+
 static int cp210x_status_decode(const struct serial_function *f, enum serial_status_origin origin,
                                 const uint8_t *buf, size_t len, struct serial_status *st)
 {
@@ -423,6 +431,7 @@ const struct serial_driver cp210x_driver = {
     .line_on_change_only = true,
     .set_break = cp210x_set_break,
     .purge = cp210x_purge,
+    .set_active = cp210x_set_active,
     .status_source = SERIAL_STATUS_POLL,
     .initial_lines = 0,
     .status_decode = cp210x_status_decode,

@@ -46,10 +46,11 @@ static int main_list(int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("[HOST[:PORT]]");
 	GError *error = NULL;
-	g_option_context_set_summary(ctx, "List the devices a USBIP server exports; DRIVER names "
-	                                  "the serial driver that claims\neach (cdc_acm, ftdi, "
-	                                  "cp210x, ch341, pl2303) and PORTS counts its serial ports.\n"
-	                                  "HOST defaults to " DEFAULT_SERVER ", PORT to 3240.");
+	g_option_context_set_summary(ctx,
+	                             "List the devices a USBIP server exports; DRIVER names "
+	                             "the serial driver that claims\neach (cdc_acm, ftdi, "
+	                             "cp210x, ch341, pl2303) and PORTS counts its serial ports.\n"
+	                             "HOST defaults to " DEFAULT_SERVER ", PORT to 3240.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		return fail(error);
@@ -72,7 +73,8 @@ static int main_cat(int argc, char **argv)
 	const GOptionEntry entries[] = {
 	    {"server", 's', 0, G_OPTION_ARG_STRING, &server, "USBIP server", "HOST[:PORT]"},
 	    {"device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device to attach", "SELECTOR"},
-	    {"function", 'f', 0, G_OPTION_ARG_INT, &function, "Serial port index within the device (0)", "N"},
+	    {"function", 'f', 0, G_OPTION_ARG_INT, &function,
+	     "Serial port index within the device (0)", "N"},
 	    {"baud", 'b', 0, G_OPTION_ARG_INT, &baud, "Line rate, 8N1 (115200)", "RATE"},
 	    {"idle-exit", 'i', 0, G_OPTION_ARG_INT, &idle_ms,
 	     "After end of input, exit when the device is quiet this long", "MS"},
