@@ -35,6 +35,9 @@ typedef struct {
 	void (*tx_kick)(CuseTty *t, gpointer user);
 	/* The core has rx room again. */
 	void (*rx_space)(CuseTty *t, gsize room, gpointer user);
+	/* The input was flushed: drop what is held for the node (before the
+	 * rx_space the flush causes).  May be NULL. */
+	void (*rx_flush)(CuseTty *t, gpointer user);
 	/* The node was opened or released: `count` files are open now. */
 	void (*opened)(CuseTty *t, guint count, gpointer user);
 	/* The caller waiting on fx done_data (a timed break) got a signal:

@@ -109,6 +109,10 @@ void serial_port_flush_tx(SerialPort *p);
 
 /* The consumer has room again: deliver held bytes, restart reads. */
 void serial_port_rx_resume(SerialPort *p);
+/* The owner flushed its input (TCIFLUSH): bytes held back for it (it had no
+ * room) arrived before the flush and are dropped.  Reads resume with the
+ * next serial_port_rx_resume. */
+void serial_port_flush_rx(SerialPort *p);
 
 /* Control operations, run in call order.  cb may be NULL; status is 0 or
  * -errno: -ENOTCONN while the link is down (the value is still remembered
@@ -145,6 +149,7 @@ gboolean serial_port_get_reported_line(SerialPort *p, struct serial_line *l);
 typedef struct {
 	guint64 rx_bytes, tx_bytes, tx_lost;
 	gsize rx_held_max;     /* most bytes ever held for a slow consumer */
+	gsize rx_flushed;      /* held bytes dropped by serial_port_flush_rx */
 	gsize tx_inflight_max; /* most bytes ever in flight */
 	guint rx_errors, tx_errors, stalls, setups;
 } SerialPortStats;

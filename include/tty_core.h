@@ -65,6 +65,10 @@ struct tty_core_ops {
 	void (*tx_kick)(void *user);
 	/* Reading or flushing freed rx space (room = tty_core_rx_room()). */
 	void (*rx_space)(size_t room, void *user);
+	/* The input was flushed (TCIFLUSH, TCIOFLUSH, TCSETSF): bytes the
+	 * caller holds for the core arrived before the flush and go too.
+	 * Called before the rx_space that the flush causes. */
+	void (*rx_flush)(void *user);
 };
 
 struct tty_core_config {
@@ -116,8 +120,9 @@ void tty_core_free(struct tty_core *c);
  * Returns the new open count.
  */
 int tty_core_open(struct tty_core *c, bool cap_sys_admin, uint64_t now, struct tty_core_fx *fx);
-/* A release.  The last one clears TIOCEXCL and the input, and drops DTR|RTS
- * when HUPCL is set (fx, even when they are low already).  Returns the
+/* A release.  The last one clears TIOCEXCL, the input and the output not yet
+ * pulled (the caller drained before, bounded by closing_wait), and drops
+ * DTR|RTS when HUPCL is set (fx, even when they are low already).  Returns the
  * remaining open count, -EINVAL if not open. */
 int tty_core_close(struct tty_core *c, uint64_t now, struct tty_core_fx *fx);
 unsigned int tty_core_open_count(const struct tty_core *c);

@@ -41,7 +41,8 @@ typedef struct {
 	unsigned int cmd;
 	unsigned long arg;
 	gsize out_size;
-	guint timer; /* close drain timeout */
+	guint timer;       /* close drain timeout */
+	gboolean is_close; /* OP_DRAIN of a close(2): answered 0 whatever happens */
 	struct fuse_pollhandle *ph;
 } Op;
 
@@ -197,8 +198,10 @@ static void op_finish(Op *op, ssize_t result)
 			reply_error(op->req, result);
 		break;
 	case OP_DRAIN:
-		/* close/fsync after drain; a hangup is not the caller's error */
-		if (result == -EIO || result >= 0)
+		/* close/fsync after drain; a hangup is not the caller's error,
+		 * and close(2) of a tty succeeds even when a signal cut its
+		 * wait for the output short */
+		if (result == -EIO || result >= 0 || op->is_close)
 			fuse_reply_err(op->req, 0);
 		else
 			reply_error(op->req, result);
@@ -251,11 +254,19 @@ static void core_rx_space(size_t room, void *user)
 		t->be.rx_space(t, room, t->user);
 }
 
+static void core_rx_flush(void *user)
+{
+	CuseTty *t = user;
+	if (t->be.rx_flush)
+		t->be.rx_flush(t, t->user);
+}
+
 static const struct tty_core_ops core_ops = {
     .complete = core_complete,
     .poll_notify = core_poll_notify,
     .tx_kick = core_tx_kick,
     .rx_space = core_rx_space,
+    .rx_flush = core_rx_flush,
 };
 
 /* ---- signals: FUSE interrupts ---- */
@@ -531,6 +542,7 @@ static void drain_common(fuse_req_t req, struct fuse_file_info *fi, gboolean is_
 		return;
 	}
 	Op *op = op_new(t, OP_DRAIN, req, f);
+	op->is_close = is_close;
 	int r = tty_core_drain(t->core, op, now_us());
 	/* the timer first: an interrupt may answer (and free) op at once */
 	if (r == TTY_CORE_PENDING && is_close && cw != ASYNC_CLOSING_WAIT_INF)

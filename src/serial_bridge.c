@@ -63,11 +63,21 @@ static void tty_rx_space(CuseTty *t, gsize room, gpointer user)
 	serial_port_rx_resume(b->port);
 }
 
+static void tty_rx_flush(CuseTty *t, gpointer user)
+{
+	SerialBridge *b = user;
+	serial_port_flush_rx(b->port);
+}
+
 /* While the node is open the chip is active: its status polled, its latency
  * low (serial_drv.h set_active). */
 static void tty_opened(CuseTty *t, guint count, gpointer user)
 {
 	SerialBridge *b = user;
+	/* the last close dropped the output it did not wait for: the writes
+	 * in flight go too, as the kernel's drivers kill their write URBs */
+	if (count == 0)
+		serial_port_flush_tx(b->port);
 	serial_port_set_active(b->port, count > 0);
 }
 
@@ -272,6 +282,7 @@ SerialBridge *serial_bridge_new(UsbipDevice *dev, guint index, const CuseTtyConf
 	    .fx = tty_fx,
 	    .tx_kick = tty_tx_kick,
 	    .rx_space = tty_rx_space,
+	    .rx_flush = tty_rx_flush,
 	    .opened = tty_opened,
 	    .fx_interrupt = tty_fx_interrupt,
 	};

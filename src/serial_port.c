@@ -65,7 +65,10 @@ struct _SerialPort {
 	GArray *rx_seqs; /* guint32 seqnums in flight */
 	GByteArray *rx_held;
 	gsize rx_held_off;
-	guint8 *rx_frame_buf; /* rx_size bytes, for drivers that frame their data */
+	gboolean rx_delivering; /* inside cb.rx: a resume only asks for another pass */
+	gboolean rx_again;      /* room was freed while delivering */
+	gboolean tx_halted;     /* bulk OUT stalled: no URBs until its halt is cleared */
+	guint8 *rx_frame_buf;   /* rx_size bytes, for drivers that frame their data */
 
 	/* tx: the owner's queue is the only one; these are the URBs in flight */
 	GQueue tx_inflight; /* TxUrb* in submission order */
@@ -302,6 +305,8 @@ static void op_finish(SerialPort *p, Op *op)
 		p->reported = op->reported;
 		p->have_reported = TRUE;
 	}
+	if (op->kind == OP_CLEAR_HALT && op->ep == p->f.bulk_out_ep)
+		p->tx_halted = FALSE;
 	if (op->kind == OP_CLEAR_HALT && p->up) {
 		if (op->status < 0)
 			g_debug("port %u: CLEAR_FEATURE(HALT) failed: %s", p->index,
@@ -347,7 +352,7 @@ static void op_xfer_done(UsbipDevice *d, int status, const guint8 *data, gsize l
 	if (status < 0 && !(x->flags & SERIAL_XFER_OPTIONAL)) {
 		/* a link that fell is "not connected" to the caller, whatever
 		 * the transfer saw on its way down */
-		op->status = p->linked ? status : -ENOTCONN;
+		op->status = p->linked && status != -ESHUTDOWN ? status : -ENOTCONN;
 		op->next = op->q.n;
 	}
 	op_step(p, op);
@@ -579,16 +584,30 @@ static gboolean rx_held_pending(SerialPort *p)
 	return p->rx_held_off < p->rx_held->len;
 }
 
+/* The consumer takes bytes; it may free room (a reader served) and ask to
+ * resume from inside: that only asks the running pass for another round,
+ * the bytes being delivered not being counted yet. */
+static gsize rx_offer(SerialPort *p, const guint8 *data, gsize len)
+{
+	p->rx_delivering = TRUE;
+	gsize took = p->cb.rx(p, data, len, p->user);
+	p->rx_delivering = FALSE;
+	return MIN(took, len);
+}
+
 /* Offer held bytes to the consumer; TRUE when all were taken. */
 static gboolean rx_deliver_held(SerialPort *p)
 {
+	if (p->rx_delivering) {
+		p->rx_again = TRUE;
+		return FALSE;
+	}
 	while (rx_held_pending(p)) {
 		gsize n = p->rx_held->len - p->rx_held_off;
-		gsize took = p->cb.rx(p, p->rx_held->data + p->rx_held_off, n, p->user);
-		if (took > n)
-			took = n;
+		p->rx_again = FALSE;
+		gsize took = rx_offer(p, p->rx_held->data + p->rx_held_off, n);
 		p->rx_held_off += took;
-		if (took == 0)
+		if (took == 0 && !p->rx_again)
 			break;
 	}
 	if (!rx_held_pending(p)) {
@@ -607,9 +626,13 @@ static void rx_payload(SerialPort *p, const guint8 *data, gsize len)
 	if (rx_held_pending(p)) {
 		g_byte_array_append(p->rx_held, data, (guint)len);
 	} else {
-		gsize took = p->cb.rx(p, data, len, p->user);
-		if (took < len)
+		p->rx_again = FALSE;
+		gsize took = rx_offer(p, data, len);
+		if (took < len) {
 			g_byte_array_append(p->rx_held, data + took, (guint)(len - took));
+			if (p->rx_again)
+				rx_deliver_held(p); /* room came free meanwhile */
+		}
 	}
 	p->st.rx_held_max = MAX(p->st.rx_held_max, p->rx_held->len - p->rx_held_off);
 }
@@ -681,6 +704,15 @@ void serial_port_rx_resume(SerialPort *p)
 		rx_fill(p);
 }
 
+void serial_port_flush_rx(SerialPort *p)
+{
+	/* what is held arrived before the flush: the kernel's flush empties
+	 * its flip buffers the same way (reads go on at the next resume) */
+	p->st.rx_flushed += p->rx_held->len - p->rx_held_off;
+	g_byte_array_set_size(p->rx_held, 0);
+	p->rx_held_off = 0;
+}
+
 /* ---- tx ---- */
 
 gsize serial_port_tx_inflight(SerialPort *p)
@@ -714,12 +746,17 @@ static void tx_done(UsbipConn *c, const UsbipUrbResult *r, gpointer user)
 	} else {
 		p->st.tx_errors++;
 		p->st.tx_lost += t->len;
+		/* the link goes first: a writer that tx_failed wakes must not
+		 * fill URBs on it */
+		if (p->up && status_means_gone(r->status) && !usbip_conn_is_closed(c))
+			usbip_device_link_lost(p->dev, "the device went away (bulk OUT)");
 		if (p->cb.tx_failed && t->len)
 			p->cb.tx_failed(p, t->len, p->user);
-		if (p->up && r->status == -EPIPE)
+		/* one clear-halt; until it is done no URB goes to the halted pipe */
+		if (p->up && r->status == -EPIPE && !p->tx_halted) {
+			p->tx_halted = TRUE;
 			clear_halt(p, p->f.bulk_out_ep);
-		else if (p->up && status_means_gone(r->status) && !usbip_conn_is_closed(c))
-			usbip_device_link_lost(p->dev, "the device went away (bulk OUT)");
+		}
 	}
 	g_free(t);
 	tx_kick(p);
@@ -744,7 +781,7 @@ static gsize tx_fill(guint8 *buf, gsize max, gpointer user)
 static void tx_kick(SerialPort *p)
 {
 	static const guint8 none[1];
-	if (!p->up || !p->cb.tx_pull)
+	if (!p->up || !p->cb.tx_pull || p->tx_halted)
 		return;
 	while (g_queue_get_length(&p->tx_inflight) < p->cfg.tx_urbs) {
 		gsize n;
@@ -818,8 +855,14 @@ static void notify_submit(SerialPort *p)
 	if (!p->up || !p->f.has_notify || p->notify_seq ||
 	    p->drv->status_source != SERIAL_STATUS_INTERRUPT)
 		return;
-	/* A CDC SERIAL_STATE is 10 bytes and may span packets of a small endpoint. */
-	gsize len = MAX(16u, p->f.notify_mps);
+	/* One packet per URB, as the kernel's drivers read it: a packet of
+	 * wMaxPacketSize does not end a transfer, so a longer buffer would
+	 * hold a PL2303's 10-byte status (on a 10-byte endpoint) until the
+	 * next one overflows it.  A CDC SERIAL_STATE is 10 bytes: on an
+	 * endpoint smaller than that it spans packets and ends with a short
+	 * one, so the buffer then takes whole packets up to 10 bytes or more. */
+	gsize mps = p->f.notify_mps;
+	gsize len = mps >= 10 ? mps : mps ? (10 + mps - 1) / mps * mps : 16;
 	p->notify_seq = usbip_conn_submit(p->conn, p->f.notify_ep, NULL, NULL, len,
 	                                  MAX(1, p->f.notify_interval), notify_done, p);
 }
@@ -903,6 +946,7 @@ static void port_linked(SerialPort *p)
 	p->rx_frame_buf = p->drv->rx_frame ? g_malloc(p->rx_size) : NULL;
 	p->conn = usbip_conn_ref(usbip_device_get_conn(d));
 	p->linked = TRUE;
+	p->tx_halted = FALSE; /* a halt to clear was for the old link */
 	p->in_lines = p->drv->initial_lines;
 	p->line_sent = p->lines_sent = 0;
 	p->break_end = 0;

@@ -1066,8 +1066,8 @@ int tty_core_set_termios(struct tty_core *c, const struct termios2 *t, uint64_t 
 		tmp.c_ospeed = c->line.baud;
 		(void)tty_core_termios_to_line(&tmp, &line);
 	}
-	/* tty_set_termios calls the driver every time; most send only what
-	 * changed (line_same), ch341 repeats its handshake regardless */
+	/* tty_set_termios calls the driver every time; the drivers send
+	 * nothing when the hardware settings did not change (line_same) */
 	if (fx) {
 		fx->flags |= TTY_FX_LINE;
 		fx->line = line;
@@ -1173,6 +1173,11 @@ int tty_core_close(struct tty_core *c, uint64_t now, struct tty_core_fx *fx)
 	if (c->opens == 0) {
 		c->excl = false;
 		rx_reset(c);
+		/* the close drained what closing_wait allowed; the rest is
+		 * dropped (tty_port_shutdown; the owner cancels what is in
+		 * flight when it hears of the last close) */
+		flush_output(c);
+		c->xchar = -1;
 		/* tty_port_shutdown: dtr_rts(0), whatever the lines were */
 		if (c->t.c_cflag & HUPCL)
 			set_lines(c, 0, true, fx);
@@ -1454,6 +1459,8 @@ int tty_core_flush(struct tty_core *c, int queue, uint64_t now, struct tty_core_
 		return -EINVAL;
 	if (queue != TCOFLUSH) {
 		rx_reset(c);
+		if (c->ops.rx_flush)
+			c->ops.rx_flush(c->user);
 		if (fx)
 			fx->flags |= TTY_FX_FLUSH_RX;
 	}

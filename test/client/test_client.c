@@ -572,6 +572,53 @@ static void test_backpressure_slow_consumer(void **state)
 	usbip_device_free(d);
 }
 
+static gsize held_max(Pipe *p)
+{
+	SerialPortStats st;
+	serial_port_get_stats(p->port, &st);
+	return st.rx_held_max;
+}
+
+static gboolean some_held(gpointer data)
+{
+	return held_max(data) > 0;
+}
+
+/* TCIFLUSH with bytes held for a full consumer: the held bytes arrived before
+ * the flush and are dropped (counted), never delivered after it; the stream
+ * goes on in order behind them. */
+static void test_flush_rx_drops_held(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	p.accept_max = 1000;
+	const gsize n = 256 * 1024;
+	g_autofree guint8 *data = random_bytes(n, 13);
+	p.tx = data;
+	p.tx_len = n;
+	pipe_pump(&p);
+	assert_true(run_until(some_held, &p, 10000));
+	run_for(100);
+	assert_int_equal(p.rx->len, 1000); /* the consumer took no more */
+	serial_port_flush_rx(p.port);
+	SerialPortStats st;
+	serial_port_get_stats(p.port, &st);
+	assert_true(st.rx_flushed > 0);
+	p.accept_max = 0;
+	serial_port_rx_resume(p.port);
+	want_len = n - st.rx_flushed;
+	assert_true(run_until(rx_reached, &p, 20000));
+	run_for(100);
+	assert_int_equal(p.rx->len, n - st.rx_flushed);
+	assert_memory_equal(p.rx->data, data, 1000);
+	assert_memory_equal(p.rx->data + 1000, data + 1000 + st.rx_flushed, p.rx->len - 1000);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
 /* A write that ends on a packet boundary is ended by an explicit zero-length
  * OUT (usbipd-win ignores URB_ZERO_PACKET); one that does not, is not. */
 static void test_zero_length_packet(void **state)
@@ -757,6 +804,41 @@ static void test_stall_recovery(void **state)
 	serial_port_get_stats(p.port, &st);
 	assert_true(st.stalls >= 1);
 	assert_true(usbip_device_is_up(d));
+	assert_int_equal(usbip_device_get_reconnects(d), 0);
+	pipe_clear(&p);
+	usbip_device_free(d);
+}
+
+/* A halted bulk OUT: the writes in flight when it stalled are lost (and
+ * reported), one CLEAR_FEATURE(HALT) goes out, and no further write goes to
+ * the halted pipe before it is done: the rest of the stream arrives whole. */
+static void test_stall_out_loses_only_inflight(void **state)
+{
+	Fx *fx = *state;
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	Pipe p;
+	pipe_init(&p, d, 0);
+	run_for(50);
+	const struct serial_function *f = serial_port_get_function(p.port);
+	assert_true(mock_server_stall(fx->mock, "1-1", f->bulk_out_ep, NULL));
+	SerialPortConfig cfg;
+	serial_port_config_init(&cfg);
+	const gsize n = 8 * cfg.tx_urbs * cfg.tx_urb_size;
+	g_autofree guint8 *data = random_bytes(n, 11);
+	p.tx = data;
+	p.tx_len = n;
+	pipe_pump(&p);
+	want_len = n - cfg.tx_urbs * cfg.tx_urb_size;
+	assert_true(run_until(rx_reached, &p, 20000));
+	run_for(200);
+	assert_true(p.lost > 0);
+	assert_true(p.lost <= cfg.tx_urbs * cfg.tx_urb_size);
+	assert_int_equal(p.rx->len + p.lost, n);
+	assert_memory_equal(p.rx->data, data + p.lost, p.rx->len);
+	SerialPortStats st;
+	serial_port_get_stats(p.port, &st);
+	assert_int_equal(st.stalls, 1);
 	assert_int_equal(usbip_device_get_reconnects(d), 0);
 	pipe_clear(&p);
 	usbip_device_free(d);
@@ -1289,6 +1371,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_line_coding_and_lines_in_order, fx_setup,
 	                                    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_serial_state_notification, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_stall_out_loses_only_inflight, fx_setup,
+	                                    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_flush_rx_drops_held, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_stall_recovery, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_server_restart_midstream, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_unplug_and_return, fx_setup, fx_teardown),

@@ -35,6 +35,8 @@ struct h {
 	int kicks;
 	int rx_space_calls;
 	size_t last_room;
+	int rx_flushes;
+	int rx_space_at_flush; /* rx_space_calls when rx_flush came */
 };
 
 static void cb_complete(void *token, ssize_t result, void *user)
@@ -70,11 +72,20 @@ static void cb_rx_space(size_t room, void *user)
 	h->last_room = room;
 }
 
+static void cb_rx_flush(void *user)
+{
+	struct h *h = user;
+
+	h->rx_flushes++;
+	h->rx_space_at_flush = h->rx_space_calls;
+}
+
 static const struct tty_core_ops ops = {
     .complete = cb_complete,
     .poll_notify = cb_poll,
     .tx_kick = cb_kick,
     .rx_space = cb_rx_space,
+    .rx_flush = cb_rx_flush,
 };
 
 static struct h *hnew(size_t rx, size_t tx)
@@ -1011,9 +1022,13 @@ static void test_flush(void **state)
 	assert_int_equal(tty_core_outq(h->c), 3);
 	assert_int_equal(h->rx_space_calls, spaces + 1);
 	assert_int_equal(h->last_room, TTY_CORE_RX_DEFAULT);
+	/* the owner drops what it holds for the core before it hears of room */
+	assert_int_equal(h->rx_flushes, 1);
+	assert_int_equal(h->rx_space_at_flush, spaces);
 	assert_int_equal(tty_core_flush(h->c, TCOFLUSH, 0, &fx), 0);
 	assert_int_equal(fx.flags, TTY_FX_FLUSH_TX);
 	assert_int_equal(tty_core_outq(h->c), 0);
+	assert_int_equal(h->rx_flushes, 1); /* output only */
 	rx_str(h, "abc", 0);
 	write_str(h, "xyz");
 	assert_int_equal(tty_core_flush(h->c, TCIOFLUSH, 0, &fx), 0);
@@ -1027,6 +1042,31 @@ static void test_flush(void **state)
 	assert_int_equal(h->ndone, 0);
 	rx_str(h, "q", 0);
 	assert_int_equal(h->ndone, 1);
+	hfree(h);
+}
+
+/* The last close drops the output nobody pulled (the node waited for it
+ * as long as closing_wait allowed); an earlier close keeps it. */
+static void test_last_close_drops_output(void **state)
+{
+	struct h *h = hnew(0, 0);
+	struct tty_core_fx fx;
+	char buf[16];
+
+	assert_int_equal(tty_core_open(h->c, false, 0, &fx), 2);
+	write_str(h, "abc");
+	assert_int_equal(tty_core_close(h->c, 0, &fx), 1);
+	assert_int_equal(tty_core_outq(h->c), 3);
+	assert_int_equal(tty_core_tx_ready(h->c), 3);
+	assert_int_equal(tty_core_close(h->c, 0, &fx), 0);
+	assert_int_equal(tty_core_outq(h->c), 0);
+	assert_int_equal(tty_core_tx_ready(h->c), 0);
+	/* a new session starts with nothing of the old one */
+	assert_int_equal(tty_core_open(h->c, false, 0, &fx), 1);
+	assert_int_equal(tx_all(h, buf, sizeof(buf)), 0);
+	write_str(h, "d");
+	assert_int_equal(tx_all(h, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "d");
 	hfree(h);
 }
 
@@ -1622,6 +1662,7 @@ int main(void)
 	    cmocka_unit_test(test_inflight_across_hangup),
 	    cmocka_unit_test(test_break_input),
 	    cmocka_unit_test(test_hangup),
+	    cmocka_unit_test(test_last_close_drops_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
