@@ -16,6 +16,7 @@
 
 #include "tty_ioctl.h"
 #include "uc_error.h"
+#include "uc_source.h"
 
 /* Bytes the blocked reads and writes of one node may hold together (each
  * blocked read has a buffer, each blocked write a copy of its data); past
@@ -798,8 +799,11 @@ CuseTty *cuse_tty_new(const CuseTtyConfig *cfg, const CuseTtyBackend *be, gpoint
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	t->watch =
-	    g_unix_fd_add(fuse_session_fd(t->se), G_IO_IN | G_IO_HUP | G_IO_ERR, session_cb, t);
+	GSource *src = g_unix_fd_source_new(fuse_session_fd(t->se), G_IO_IN | G_IO_HUP | G_IO_ERR);
+	g_source_set_callback(src, (GSourceFunc)(void (*)(void))session_cb, t, NULL);
+	uc_source_no_block(src);
+	t->watch = g_source_attach(src, NULL);
+	g_source_unref(src);
 	return t;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "uc_error.h"
+#include "uc_source.h"
 
 #define CONNECT_TIMEOUT_S 10
 
@@ -1074,6 +1075,7 @@ static UsbipConn *conn_new(GSocketConnection *sc, const char *peer, uint32_t dev
 	g_socket_set_blocking(c->sock, FALSE);
 	c->in_src = g_socket_create_source(c->sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
 	g_source_set_callback(c->in_src, (GSourceFunc)(void (*)(void))conn_in_ready, c, NULL);
+	uc_source_no_block(c->in_src);
 	g_source_attach(c->in_src, NULL);
 	return c;
 }
