@@ -47,6 +47,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,37 @@ static unsigned long parse_num(const char *s, const char *what)
 	return (unsigned long)v;
 }
 
+/* One "--name VALUE" option of a command: a number (parse_num; zero_ok lets
+ * 0 through) or, when str is set, a string.  Tables end with {NULL}. */
+struct opt {
+	const char *name;
+	unsigned long *num;
+	const char **str;
+	bool zero_ok;
+};
+
+/* The options before the operands; returns the index of the first operand. */
+static int parse_opts(int argc, char **argv, const struct opt *opts)
+{
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i += 2) {
+		const struct opt *o = opts;
+		while (o->name && strcmp(o->name, argv[i]))
+			o++;
+		if (!o->name)
+			die("unknown option %s", argv[i]);
+		if (i + 1 >= argc)
+			die("%s needs a value", argv[i]);
+		if (o->str)
+			*o->str = argv[i + 1];
+		else if (o->zero_ok && !strcmp(argv[i + 1], "0"))
+			*o->num = 0;
+		else
+			*o->num = parse_num(argv[i + 1], o->name);
+	}
+	return i;
+}
+
 /* ---- loop ------------------------------------------------------------------ */
 
 typedef struct {
@@ -252,17 +284,8 @@ static void *loop_reader(void *arg)
 static int cmd_loop(int argc, char **argv)
 {
 	unsigned long timeout = 600, rsize = 65536;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i += 2) {
-		if (i + 1 >= argc)
-			die("%s needs a value", argv[i]);
-		if (!strcmp(argv[i], "--timeout"))
-			timeout = parse_num(argv[i + 1], "--timeout");
-		else if (!strcmp(argv[i], "--rsize"))
-			rsize = parse_num(argv[i + 1], "--rsize");
-		else
-			die("unknown option %s", argv[i]);
-	}
+	const struct opt opts[] = {{"--timeout", &timeout}, {"--rsize", &rsize}, {NULL}};
+	int i = parse_opts(argc, argv, opts);
 	if (argc - i < 3)
 		die("%s", "usage: ttybench loop [--timeout S] [--rsize N] BYTES WSIZE DEV...");
 	uint64_t bytes = parse_num(argv[i], "BYTES");
@@ -349,17 +372,8 @@ static void *feeder(void *arg)
 static int cmd_readone(int argc, char **argv)
 {
 	unsigned long timeout = 600, chunk = 4096;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i += 2) {
-		if (i + 1 >= argc)
-			die("%s needs a value", argv[i]);
-		if (!strcmp(argv[i], "--timeout"))
-			timeout = parse_num(argv[i + 1], "--timeout");
-		else if (!strcmp(argv[i], "--chunk"))
-			chunk = parse_num(argv[i + 1], "--chunk");
-		else
-			die("unknown option %s", argv[i]);
-	}
+	const struct opt opts[] = {{"--timeout", &timeout}, {"--chunk", &chunk}, {NULL}};
+	int i = parse_opts(argc, argv, opts);
 	if (argc - i != 2)
 		die("%s", "usage: ttybench readone [--timeout S] [--chunk N] BYTES DEV");
 	if (chunk > MAX_WSIZE)
@@ -445,28 +459,19 @@ static int cmd_rtt(int argc, char **argv)
 	enum wait_mode mode = WAIT_BLOCK;
 	const char *mode_name = "block", *out = NULL;
 	unsigned long warmup = 10;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i += 2) {
-		if (i + 1 >= argc)
-			die("%s needs a value", argv[i]);
-		if (!strcmp(argv[i], "--mode")) {
-			mode_name = argv[i + 1];
-			if (!strcmp(mode_name, "block"))
-				mode = WAIT_BLOCK;
-			else if (!strcmp(mode_name, "select"))
-				mode = WAIT_SELECT;
-			else if (!strcmp(mode_name, "poll"))
-				mode = WAIT_POLL;
-			else
-				die("unknown mode %s (block, select, poll)", mode_name);
-		} else if (!strcmp(argv[i], "--warmup")) {
-			warmup = strtoul(argv[i + 1], NULL, 10);
-		} else if (!strcmp(argv[i], "--out")) {
-			out = argv[i + 1];
-		} else {
-			die("unknown option %s", argv[i]);
-		}
-	}
+	const struct opt opts[] = {{"--mode", NULL, &mode_name},
+	                           {"--warmup", &warmup, NULL, true},
+	                           {"--out", NULL, &out},
+	                           {NULL}};
+	int i = parse_opts(argc, argv, opts);
+	if (!strcmp(mode_name, "block"))
+		mode = WAIT_BLOCK;
+	else if (!strcmp(mode_name, "select"))
+		mode = WAIT_SELECT;
+	else if (!strcmp(mode_name, "poll"))
+		mode = WAIT_POLL;
+	else
+		die("unknown mode %s (block, select, poll)", mode_name);
 	if (argc - i != 2)
 		die("%s",
 		    "usage: ttybench rtt [--mode block|select|poll] [--warmup N] [--out FILE] "
@@ -525,15 +530,8 @@ static int cmd_rtt(int argc, char **argv)
 static int cmd_reqrate(int argc, char **argv)
 {
 	unsigned long seconds = 3;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i += 2) {
-		if (i + 1 >= argc)
-			die("%s needs a value", argv[i]);
-		if (!strcmp(argv[i], "--seconds"))
-			seconds = parse_num(argv[i + 1], "--seconds");
-		else
-			die("unknown option %s", argv[i]);
-	}
+	const struct opt opts[] = {{"--seconds", &seconds}, {NULL}};
+	int i = parse_opts(argc, argv, opts);
 	if (argc - i != 1)
 		die("%s", "usage: ttybench reqrate [--seconds S] DEV");
 	const char *dev = argv[i];
