@@ -238,11 +238,13 @@ struct serial_driver {
 	/* A TIOCMSET that leaves the lines as they were sends nothing (cdc-acm);
 	 * false: the chip is told again (the kernel's usb-serial drivers). */
 	bool lines_on_change_only;
-	/* A termios change that leaves the line settings as they were reaches
-	 * set_line only when false (ch341, whose set_termios always ends with
-	 * the handshake); the others send nothing for it, as their kernel
-	 * drivers. */
+	/* A termios change that leaves the line settings as they were sends
+	 * nothing (the kernel's cdc-acm, ftdi_sio, cp210x, pl2303). */
 	bool line_on_change_only;
+	/* A termios change sends nothing unless a c_cflag bit other than HUPCL
+	 * or a speed changed (ch341: tty_termios_hw_change; otherwise it sends
+	 * everything, ending with the handshake, even for CLOCAL alone). */
+	bool line_on_hw_change_only;
 	/* Break on or off (the data path times a break; drivers only switch).
 	 * Returns 0, or for a chip that cannot hold a break (CH34x parts
 	 * without a break register, as the kernel's ch341 simulates it) a

@@ -97,6 +97,7 @@ struct tty_core_fx {
 	uint16_t lines;
 	bool lines_same; /* TTY_FX_LINES: the state did not change (TIOCMSET of the same bits) */
 	bool line_same;  /* TTY_FX_LINE: the settings did not change (a TCSETS of the same) */
+	bool hw_same;    /* TTY_FX_LINE: neither c_cflag (but HUPCL) nor a speed changed */
 	struct serial_line line;
 	uint32_t break_ms; /* milliseconds */
 };
@@ -153,7 +154,8 @@ void tty_core_get_termios(const struct tty_core *c, struct termios2 *t);
  * values; speeds are recomputed from CBAUD/CIBAUD unless BOTHER.
  * fx: B0 drops DTR|RTS, leaving B0 raises them; TTY_FX_LINE every time, as
  * the kernel calls the driver's set_termios (line_same when the line
- * settings did not change; B0 or a rate of 0 keeps the old rate).
+ * settings did not change, hw_same when no c_cflag bit but HUPCL and no
+ * speed did; B0 or a rate of 0 keeps the old rate).
  */
 int tty_core_set_termios(struct tty_core *c, const struct termios2 *t, uint64_t now,
                          struct tty_core_fx *fx);

@@ -167,6 +167,14 @@ static gboolean fx_break_timer(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
+/* A termios change the driver sends nothing for (serial_drv.h). */
+static gboolean line_skipped(SerialBridge *b, const struct tty_core_fx *fx)
+{
+	const struct serial_driver *drv = serial_port_get_driver(b->port);
+	return (fx->line_same && drv->line_on_change_only) ||
+	       (fx->hw_same && drv->line_on_hw_change_only);
+}
+
 static void fx_next(FxRun *r)
 {
 	SerialBridge *b = r->b;
@@ -187,9 +195,7 @@ static void fx_next(FxRun *r)
 			}
 			break;
 		case STEP_LINE:
-			if ((r->fx.flags & TTY_FX_LINE) &&
-			    !(r->fx.line_same &&
-			      serial_port_get_driver(b->port)->line_on_change_only)) {
+			if ((r->fx.flags & TTY_FX_LINE) && !line_skipped(b, &r->fx)) {
 				serial_port_set_line(b->port, &r->fx.line, fx_step_done, r);
 				return;
 			}

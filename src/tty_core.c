@@ -1066,12 +1066,15 @@ int tty_core_set_termios(struct tty_core *c, const struct termios2 *t, uint64_t 
 		tmp.c_ospeed = c->line.baud;
 		(void)tty_core_termios_to_line(&tmp, &line);
 	}
-	/* tty_set_termios calls the driver every time; the drivers send
-	 * nothing when the hardware settings did not change (line_same) */
+	/* tty_set_termios calls the driver every time; most send nothing when
+	 * the line settings did not change (line_same), ch341 nothing when no
+	 * c_cflag bit but HUPCL and no speed changed (tty_termios_hw_change) */
 	if (fx) {
 		fx->flags |= TTY_FX_LINE;
 		fx->line = line;
 		fx->line_same = memcmp(&line, &c->line, sizeof(line)) == 0;
+		fx->hw_same = nt.c_ispeed == old.c_ispeed && nt.c_ospeed == old.c_ospeed &&
+		              !((nt.c_cflag ^ old.c_cflag) & ~(tcflag_t)HUPCL);
 	}
 	c->line = line;
 	dispatch(c);

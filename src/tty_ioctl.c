@@ -63,6 +63,7 @@ static void fx_merge(struct tty_core_fx *dst, const struct tty_core_fx *src)
 	if (src->flags & TTY_FX_LINE) {
 		dst->line = src->line;
 		dst->line_same = src->line_same;
+		dst->hw_same = src->hw_same;
 	}
 	if (src->flags & TTY_FX_BREAK)
 		dst->break_ms = src->break_ms;

@@ -1215,8 +1215,19 @@ static void test_set_termios_effects(void **state)
 	set_cflag(h, B9600 | CS8 | CREAD | HUPCL | CLOCAL, 0, &fx);
 	assert_int_equal(fx.flags, TTY_FX_LINE);
 	assert_true(fx.line_same);
+	assert_true(fx.hw_same);
 	tty_core_get_termios(h->c, &t);
 	assert_int_equal(t.c_ospeed, 9600); /* recomputed from CBAUD */
+	/* HUPCL alone is no hardware change (tty_termios_hw_change) ... */
+	set_cflag(h, B9600 | CS8 | CREAD | CLOCAL, 0, &fx);
+	assert_true(fx.line_same);
+	assert_true(fx.hw_same);
+	/* ... CLOCAL alone is one, though the line settings stay */
+	set_cflag(h, B9600 | CS8 | CREAD, 0, &fx);
+	assert_true(fx.line_same);
+	assert_false(fx.hw_same);
+	set_cflag(h, B9600 | CS8 | CREAD | HUPCL | CLOCAL, 0, &fx);
+	assert_false(fx.hw_same);
 
 	set_cflag(h, B115200 | CS7 | PARENB | CREAD, 0, &fx);
 	assert_int_equal(fx.flags, TTY_FX_LINE);
