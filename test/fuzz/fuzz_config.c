@@ -22,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	DaemonOpts *o = daemon_opts_new();
+	o->config = g_strdup("fuzz.conf"); /* as check-config and --config set it */
 	GError *error = NULL;
 	gboolean ok = daemon_opts_load_data(o, (const char *)data, size, "fuzz.conf", &error);
 	if (ok)
