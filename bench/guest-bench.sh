@@ -302,20 +302,11 @@ phase_many() {
 	ROUND=1
 	while [ "$ROUND" -le "$ROUNDS" ]; do
 		for gb_n in $NODES; do
-			gb_args=
-			gb_i=1
-			while [ "$gb_i" -le "$gb_n" ]; do
-				gb_args="$gb_args --device 7-$gb_i"
-				gb_i=$((gb_i + 1))
-			done
+			# devices 7-1 ... 7-N become nodes ttyUSBIP0 ... N-1
+			gb_args=$(seq 1 "$gb_n" | sed 's/^/--device 7-/')
+			gb_nodes=$(seq 0 $((gb_n - 1)) | sed 's,^,/dev/ttyUSBIP,')
 			# shellcheck disable=SC2086
 			start_daemon --server "127.0.0.1:$gb_port" $gb_args
-			gb_nodes=
-			gb_i=0
-			while [ "$gb_i" -lt "$gb_n" ]; do
-				gb_nodes="$gb_nodes /dev/ttyUSBIP$gb_i"
-				gb_i=$((gb_i + 1))
-			done
 			sleep 1
 			gb_rss0=$(status_kib "$DAEMON_PID" VmRSS)
 			gb_d0=$(cpu_ticks "$DAEMON_PID")
