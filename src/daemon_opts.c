@@ -631,6 +631,13 @@ static gboolean load_server(DaemonOpts *o, GKeyFile *kf, const char *file, const
 	return TRUE;
 }
 
+/* *dst = v, freeing what *dst held */
+static void take_str(char **dst, char *v)
+{
+	g_free(*dst);
+	*dst = v;
+}
+
 static gboolean load_port(DaemonOpts *o, GKeyFile *kf, const char *file, const char *group,
                           const char *name, GError **error)
 {
@@ -652,12 +659,13 @@ static gboolean load_port(DaemonOpts *o, GKeyFile *kf, const char *file, const c
 		g_autofree char *v = get_string(kf, kwhere, group, keys[i], error);
 		if (!v)
 			return FALSE;
+		/* (check_repeats refused a key twice; a value is never dropped) */
 		if (strcmp(keys[i], "server") == 0)
-			server = g_steal_pointer(&v);
+			take_str(&server, g_steal_pointer(&v));
 		else if (strcmp(keys[i], "device") == 0)
-			p->device = g_steal_pointer(&v);
+			take_str(&p->device, g_steal_pointer(&v));
 		else if (strcmp(keys[i], "node") == 0)
-			p->node = g_steal_pointer(&v);
+			take_str(&p->node, g_steal_pointer(&v));
 		else if (!set_port_key(p, port_key(keys[i]), kwhere, v, error))
 			return FALSE;
 	}
@@ -688,6 +696,13 @@ static gboolean load_port(DaemonOpts *o, GKeyFile *kf, const char *file, const c
 gboolean daemon_opts_load_data(DaemonOpts *o, const char *data, gsize len, const char *name,
                                GError **error)
 {
+	/* text only: GKeyFile reads past a NUL that the checks here would stop at */
+	const char *nul = memchr(data, 0, len);
+	if (nul) {
+		usage_error(error, name, "byte %zu is NUL: not a text file",
+		            (gsize)(nul - data) + 1);
+		return FALSE;
+	}
 	if (!check_repeats(name, data, len, error))
 		return FALSE;
 	g_autoptr(GKeyFile) kf = g_key_file_new();
