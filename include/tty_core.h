@@ -250,6 +250,9 @@ ssize_t tty_core_cancel(struct tty_core *c, void *token, uint64_t now);
  * not outlive the call that queued it.  0, or -ENOENT for an unknown token.
  */
 int tty_core_move_buffer(struct tty_core *c, void *token, void *buf);
+/* Bytes a pending read has stored in its buffer, or a pending write has
+ * consumed of it, so far; -ENOENT for an unknown token. */
+ssize_t tty_core_pending_done(const struct tty_core *c, const void *token);
 
 /* Current readiness; registers token (if non-NULL) for one poll_notify. */
 unsigned int tty_core_poll(struct tty_core *c, void *token);

@@ -460,7 +460,12 @@ static ssize_t op_keep(Op *op, ssize_t r, const void *from, gsize size, gboolean
 		return r;
 	gsize room = op_alloc(op, size);
 	if (room >= size) {
-		memcpy(op->buf, from, size);
+		/* a write's data is all in the request; of a read's buffer only
+		 * the bytes stored so far (a 64 KiB read parked with nothing in
+		 * it copied 64 KiB of scratch) */
+		ssize_t done = is_read ? tty_core_pending_done(t->core, op) : (ssize_t)size;
+		if (done > 0)
+			memcpy(op->buf, from, (gsize)done);
 		tty_core_move_buffer(t->core, op, op->buf);
 		return r;
 	}

@@ -1549,6 +1549,17 @@ int tty_core_move_buffer(struct tty_core *c, void *token, void *buf)
 	return -ENOENT;
 }
 
+ssize_t tty_core_pending_done(const struct tty_core *c, const void *token)
+{
+	for (const struct waiter *w = c->readers; w; w = w->next)
+		if (w->token == token)
+			return (ssize_t)w->done;
+	for (const struct waiter *w = c->writers; w; w = w->next)
+		if (w->token == token)
+			return (ssize_t)w->done;
+	return -ENOENT;
+}
+
 unsigned int tty_core_poll(struct tty_core *c, void *token)
 {
 	unsigned int mask = compute_mask(c);
