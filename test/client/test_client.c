@@ -780,17 +780,24 @@ static void test_serial_state_notification(void **state)
 	usbip_device_free(d);
 }
 
+/* 1-1 attached and its port up, then its bulk IN or OUT endpoint halted. */
+static UsbipDevice *stalled_pipe(Fx *fx, Pipe *p, gboolean out)
+{
+	UsbipDevice *d = start_dev(fx, "1-1", NULL);
+	assert_non_null(d);
+	pipe_init(p, d, 0);
+	run_for(50);
+	const struct serial_function *f = serial_port_get_function(p->port);
+	assert_true(mock_server_stall(fx->mock, "1-1", out ? f->bulk_out_ep : f->bulk_in_ep, NULL));
+	return d;
+}
+
 /* A stalled bulk-IN endpoint is cleared and data flows again. */
 static void test_stall_recovery(void **state)
 {
 	Fx *fx = *state;
-	UsbipDevice *d = start_dev(fx, "1-1", NULL);
-	assert_non_null(d);
 	Pipe p;
-	pipe_init(&p, d, 0);
-	run_for(50);
-	const struct serial_function *f = serial_port_get_function(p.port);
-	assert_true(mock_server_stall(fx->mock, "1-1", f->bulk_in_ep, NULL));
+	UsbipDevice *d = stalled_pipe(fx, &p, FALSE);
 	run_for(100);
 	const gsize n = 100000;
 	g_autofree guint8 *data = random_bytes(n, 9);
@@ -815,13 +822,8 @@ static void test_stall_recovery(void **state)
 static void test_stall_out_loses_only_inflight(void **state)
 {
 	Fx *fx = *state;
-	UsbipDevice *d = start_dev(fx, "1-1", NULL);
-	assert_non_null(d);
 	Pipe p;
-	pipe_init(&p, d, 0);
-	run_for(50);
-	const struct serial_function *f = serial_port_get_function(p.port);
-	assert_true(mock_server_stall(fx->mock, "1-1", f->bulk_out_ep, NULL));
+	UsbipDevice *d = stalled_pipe(fx, &p, TRUE);
 	SerialPortConfig cfg;
 	serial_port_config_init(&cfg);
 	const gsize n = 8 * cfg.tx_urbs * cfg.tx_urb_size;
