@@ -20,6 +20,8 @@
 #include "uc_error.h"
 #include "usbip_device.h"
 
+#include "engine_test.h"
+
 typedef struct {
 	MockServer *mock;
 	guint16 port;
@@ -56,53 +58,7 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
-static gboolean timed_out_cb(gpointer user)
-{
-	*(gboolean *)user = TRUE;
-	return G_SOURCE_REMOVE;
-}
-
-/* Iterate the default context until cond() or timeout_ms; FALSE on timeout. */
-static gboolean run_until(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms)
-{
-	gboolean timed_out = FALSE;
-	guint id = g_timeout_add(timeout_ms, timed_out_cb, &timed_out);
-	while (!cond(data) && !timed_out)
-		g_main_context_iteration(NULL, TRUE);
-	if (!timed_out)
-		g_source_remove(id);
-	return cond(data);
-}
-
-static gboolean never(gpointer data)
-{
-	return FALSE;
-}
-
-static void run_for(guint ms)
-{
-	run_until(never, NULL, ms);
-}
-
 /* ---- starting a device ---- */
-
-typedef struct {
-	gboolean done, ok;
-	GError *error;
-	UsbipDevice *dev;
-} StartCtx;
-
-static void start_cb(GObject *src, GAsyncResult *res, gpointer user)
-{
-	StartCtx *c = user;
-	c->ok = usbip_device_start_finish(c->dev, res, &c->error);
-	c->done = TRUE;
-}
-
-static gboolean start_done(gpointer data)
-{
-	return ((StartCtx *)data)->done;
-}
 
 static UsbipDeviceConfig fast_cfg(void)
 {
@@ -120,15 +76,7 @@ static UsbipDevice *start_dev(Fx *fx, const char *selector, GError **error)
 	if (!usbip_selector_parse(selector, &sel, error))
 		return NULL;
 	UsbipDeviceConfig cfg = fast_cfg();
-	StartCtx c = {.dev = usbip_device_new(fx->server, &sel, &cfg)};
-	usbip_device_start_async(c.dev, start_cb, &c);
-	assert_true(run_until(start_done, &c, 10000));
-	if (!c.ok) {
-		g_propagate_error(error, c.error);
-		usbip_device_free(c.dev);
-		return NULL;
-	}
-	return c.dev;
+	return start_device(fx->server, &sel, &cfg, 10000, error);
 }
 
 /* ---- selectors ---- */

@@ -20,6 +20,8 @@
 #include "uc_error.h"
 #include "usbip_device.h"
 
+#include "engine_test.h"
+
 /* ---- fixture: a hostile server with the given behaviours ---- */
 
 typedef struct {
@@ -57,33 +59,6 @@ static void fx_free(Fx *fx)
 	g_free(fx);
 }
 
-static gboolean timed_out_cb(gpointer user)
-{
-	*(gboolean *)user = TRUE;
-	return G_SOURCE_REMOVE;
-}
-
-static gboolean run_until(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms)
-{
-	gboolean timed_out = FALSE;
-	guint id = g_timeout_add(timeout_ms, timed_out_cb, &timed_out);
-	while (!cond(data) && !timed_out)
-		g_main_context_iteration(NULL, TRUE);
-	if (!timed_out)
-		g_source_remove(id);
-	return cond(data);
-}
-
-static gboolean never(gpointer data)
-{
-	return FALSE;
-}
-
-static void run_for(guint ms)
-{
-	run_until(never, NULL, ms);
-}
-
 static UsbipDeviceConfig fast_cfg(void)
 {
 	UsbipDeviceConfig cfg;
@@ -100,39 +75,13 @@ static UsbipDeviceConfig fast_cfg(void)
 
 /* ---- start ---- */
 
-typedef struct {
-	gboolean done, ok;
-	GError *error;
-	UsbipDevice *dev;
-} StartCtx;
-
-static void start_cb(GObject *src, GAsyncResult *res, gpointer user)
-{
-	StartCtx *c = user;
-	c->ok = usbip_device_start_finish(c->dev, res, &c->error);
-	c->done = TRUE;
-}
-
-static gboolean start_done(gpointer data)
-{
-	return ((StartCtx *)data)->done;
-}
-
 /* Start with cfg; the callback must come within 15 s whatever the server
  * does (the attach deadline is 3 s).  Returns the device or NULL + error. */
 static UsbipDevice *start_dev_cfg(Fx *fx, const UsbipDeviceConfig *cfg, GError **error)
 {
 	UsbipSelector sel;
 	assert_true(usbip_selector_parse("1-1", &sel, NULL));
-	StartCtx c = {.dev = usbip_device_new(fx->server, &sel, cfg)};
-	usbip_device_start_async(c.dev, start_cb, &c);
-	assert_true(run_until(start_done, &c, 15000));
-	if (!c.ok) {
-		g_propagate_error(error, c.error);
-		usbip_device_free(c.dev);
-		return NULL;
-	}
-	return c.dev;
+	return start_device(fx->server, &sel, cfg, 15000, error);
 }
 
 static UsbipDevice *start_dev(Fx *fx, GError **error)
