@@ -37,15 +37,10 @@ class Mock(chip_table.Mock):
 
 
 def main(argv):
-    args = [a for a in argv if not a.startswith("--")]
-    opts = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
-    if len(args) not in (2, 3):
-        print(__doc__, file=sys.stderr)
+    parsed = chip_table.parse_args(argv, __doc__, Mock)
+    if not parsed:
         return 2
-    node, busid = args[0], args[1]
-    intf = args[2] if len(args) == 3 else "0"
-    mock = Mock(opts.get("ctl", "/run/mock.ctl"))
-    out = open(opts["out"], "a") if "out" in opts else sys.stdout
+    node, busid, intf, mock, out = parsed
     label = mock.cmd("chip %s %s" % (busid, intf)).split()
     label = label[1] + ("-" + label[2][5:] if label[2].startswith("port=") else "")
     bad = 0

@@ -232,16 +232,24 @@ def wait_mock(mock, line, want_ok, secs=2.0):
         time.sleep(0.05)
 
 
-def main(argv):
+def parse_args(argv, doc, mock_class):
+    """NODE BUSID [INTF] [--ctl=PATH] [--out=FILE] of this script and
+    chip_serial.py: (node, busid, intf, mock, out), or None after printing doc."""
     args = [a for a in argv if not a.startswith("--")]
     opts = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
     if len(args) not in (2, 3):
-        print(__doc__, file=sys.stderr)
-        return 2
-    node, busid = args[0], args[1]
+        print(doc, file=sys.stderr)
+        return None
     intf = args[2] if len(args) == 3 else "0"
-    mock = Mock(opts.get("ctl", "/run/mock.ctl"))
     out = open(opts["out"], "a") if "out" in opts else sys.stdout
+    return args[0], args[1], intf, mock_class(opts.get("ctl", "/run/mock.ctl")), out
+
+
+def main(argv):
+    parsed = parse_args(argv, __doc__, Mock)
+    if not parsed:
+        return 2
+    node, busid, intf, mock, out = parsed
     desc = mock.cmd("chip %s %s" % (busid, intf)).split()
     if not desc or desc[0].startswith("error"):
         print("chip_table: mock: %s" % " ".join(desc), file=sys.stderr)
