@@ -5,7 +5,7 @@
 #
 # Options (bench/guest-bench passes them on):
 #   --rounds N          rounds of the gadget phase (default 5)
-#   --phases LIST       comma-separated: gadget, many, profile (default gadget,many)
+#   --phases LIST       comma-separated: gadget, many, trace, profile (default gadget,many)
 #   --sizes LIST        write sizes of the loopbacks (default "1 64 512 4096 16384")
 #   --totals LIST       loopback sizes in bytes (default "4194304 16777216")
 #   --max-writes N      a loopback is at most N writes: BYTES = min(TOTAL, N * SIZE) (8192)
@@ -17,6 +17,7 @@
 #                       node "before" in the same rounds as ours and the kernel's
 #   --profile-pings N, --profile-readone N, --profile-loop N, --profile-loop-small N
 #                       sizes of the profile's workloads (200, 2048, 1 MiB, 128 KiB)
+#   --trace-pings N     round trips per trace of the trace phase (200)
 #
 # Phase gadget: real usbipd + g_serial (busid 1-1, /dev/ttyGS0 echoes, as t-daemon-gadget).
 # A device has one importer at a time, so each round attaches in turn usbip-cuse
@@ -27,6 +28,8 @@
 # gives the one-byte-read ceiling each round.
 # Phase many: the mock (tools/mock) serving 32 copies of the g_serial fixture (busids 7-1 ...
 # 7-32, distinct serials); one daemon with N of them, all N nodes looping back at once.
+# Phase trace: an ftrace of TRACE_PINGS round trips per node and reader kind (bench/guest-trace.sh;
+# files in SYSTEST_OUT/trace/, cut into legs on the host by bench/rtt-timeline).
 # Phase profile: request counts (libfuse debug output), strace -c and perf of the daemon, and
 # system-wide CPU per MB and per ping of both nodes; files in SYSTEST_OUT/profile/.
 #
@@ -68,6 +71,7 @@ while [ $# -gt 0 ]; do
 	--profile-readone) PROFILE_READONE=$2 ;;
 	--profile-loop) PROFILE_LOOP=$2 ;;
 	--profile-loop-small) PROFILE_LOOP_SMALL=$2 ;;
+	--trace-pings) TRACE_PINGS=$2 ;;
 	*) fail "unknown option $1" ;;
 	esac
 	shift 2
@@ -339,6 +343,11 @@ phase_many() {
 [ -n "${BENCH_PROFILE_SCRIPT:-}" ] || BENCH_PROFILE_SCRIPT=$SRC/bench/guest-profile.sh
 phase_on gadget && phase_gadget
 phase_on many && phase_many
+if phase_on trace; then
+	# shellcheck source=guest-trace.sh
+	. "$SRC/bench/guest-trace.sh"
+	phase_trace
+fi
 if phase_on profile; then
 	# shellcheck source=guest-profile.sh
 	. "$BENCH_PROFILE_SCRIPT"

@@ -1,0 +1,101 @@
+# Trace phase of bench/guest-bench.sh (sourced there; needs its helpers and lib.sh): where a
+# one-byte round trip spends its time, ours against the kernel's, from the kernel's own
+# tracepoints (ftrace, no sampling: perf's sampling does not work in this TCG guest).
+# Writes SYSTEST_OUT/trace/NODE-MODE.txt: the raw trace of TRACE_PINGS round trips of
+# ttybench rtt --mode MODE on NODE (ours, kernel, before), with
+#   sched_switch, sched_wakeup  of every task (kernel threads included: vhci_tx/rx, stub_tx/rx,
+#                               the kworker of flush_to_ldisc)
+#   raw_syscalls sys_enter/exit of ttybench, of the cat that echoes on /dev/ttyGS0 and of the
+#                               daemon (ours, before)
+# bench/rtt-timeline (run by bench/guest-bench on the host) cuts each round trip into legs.
+TRACE_PINGS=${TRACE_PINGS:-200}
+TRACE_MODES="block select poll"
+TRACEFS=/sys/kernel/tracing
+
+trace_setup() {
+	[ -d "$TRACEFS/events" ] || mount -t tracefs nodev "$TRACEFS" 2>/dev/null ||
+		mount -t debugfs nodev /sys/kernel/debug 2>/dev/null
+	[ -d "$TRACEFS/events" ] || TRACEFS=/sys/kernel/debug/tracing
+	[ -d "$TRACEFS/events/raw_syscalls" ] || {
+		log "trace: no tracefs with raw_syscalls events in this kernel"
+		return 1
+	}
+	echo 0 >"$TRACEFS/tracing_on"
+	echo nop >"$TRACEFS/current_tracer"
+	echo 8192 >"$TRACEFS/buffer_size_kb"
+	echo mono >"$TRACEFS/trace_clock" 2>/dev/null
+	for tr_e in sched/sched_switch sched/sched_wakeup raw_syscalls/sys_enter \
+		raw_syscalls/sys_exit; do
+		echo 1 >"$TRACEFS/events/$tr_e/enable"
+	done
+}
+
+# gs_cat_pid: the cat echoing on /dev/ttyGS0
+gs_cat_pid() {
+	for tr_p in $(pgrep -x cat); do
+		[ "$(readlink "/proc/$tr_p/fd/0")" = /dev/ttyGS0 ] && echo "$tr_p" && return 0
+	done
+	return 1
+}
+
+# trace_node NODE DEV [DAEMON_PID]: one trace per reader kind
+trace_node() {
+	tr_cat=$(gs_cat_pid) || {
+		log "trace: no cat echoing on ttyGS0"
+		return 0
+	}
+	tr_pids="common_pid == $tr_cat${3:+ || common_pid == $3}"
+	for tr_m in $TRACE_MODES; do
+		echo >"$TRACEFS/trace"
+		# the shell's pid is ttybench's after exec: the filter names it before it runs
+		sh -c 'for e in sys_enter sys_exit; do
+				echo "$1 || common_pid == $$" >"$2/events/raw_syscalls/$e/filter"
+			done
+			echo 1 >"$2/tracing_on"
+			shift 2
+			exec "$@"' trace "$tr_pids" "$TRACEFS" "$TTYB" rtt --warmup 10 --mode "$tr_m" \
+			--out "$SYSTEST_OUT/trace/$1-$tr_m-samples.txt" "$TRACE_PINGS" "$2" \
+			>>"$SYSTEST_OUT/trace/ttybench.log" 2>&1 || log "trace: ttybench on $1 failed"
+		echo 0 >"$TRACEFS/tracing_on"
+		{
+			echo "# node=$1 mode=$tr_m cat=$tr_cat daemon=${3:-none} dev=$2"
+			cat "$TRACEFS/trace"
+		} >"$SYSTEST_OUT/trace/$1-$tr_m.txt"
+		log "trace: $1 $tr_m: $(wc -l <"$SYSTEST_OUT/trace/$1-$tr_m.txt") lines"
+	done
+}
+
+trace_daemon() {
+	tr_bin=$USBIP_CUSE
+	USBIP_CUSE=$2
+	start_daemon --device 1-1
+	USBIP_CUSE=$tr_bin
+	gs_settle_after_attach
+	trace_node "$1" /dev/ttyUSBIP0 "$DAEMON_PID"
+	stop_daemon
+	gs_after_host_session
+}
+
+trace_kernel() {
+	tr_acm=$(kernel_attach 1-1) || fail "kernel_attach failed"
+	gs_settle_after_attach
+	trace_node kernel "$tr_acm"
+	tr_p=$(vhci_port_in_use)
+	usbip detach -p "$((tr_p + 0))" >/dev/null 2>&1
+	wait_for 15 sh -c "! test -e $tr_acm"
+	gs_after_host_session
+}
+
+phase_trace() {
+	mkdir -p "$SYSTEST_OUT/trace"
+	trace_setup || return 0
+	gadget_up
+	trace_daemon ours "$USBIP_CUSE"
+	trace_kernel
+	[ -n "$BEFORE" ] && trace_daemon before "$BEFORE"
+	for tr_e in sched/sched_switch sched/sched_wakeup raw_syscalls/sys_enter \
+		raw_syscalls/sys_exit; do
+		echo 0 >"$TRACEFS/events/$tr_e/enable"
+	done
+	log "trace: files in $SYSTEST_OUT/trace"
+}
