@@ -38,25 +38,36 @@ gs_cat_pid() {
 	return 1
 }
 
+# trace_rtt NODE DEV MODE FILTER: one traced ttybench rtt run
+trace_rtt() {
+	echo >"$TRACEFS/trace"
+	# the shell's pid is ttybench's after exec: the filter names it before it runs
+	sh -c 'for e in sys_enter sys_exit; do
+			echo "$1 || common_pid == $$" >"$2/events/raw_syscalls/$e/filter"
+		done
+		echo 1 >"$2/tracing_on"
+		shift 2
+		exec "$@"' trace "$4" "$TRACEFS" "$TTYB" rtt --warmup 10 --mode "$3" \
+		--out "$SYSTEST_OUT/trace/$1-$3-samples.txt" "$TRACE_PINGS" "$2" \
+		>>"$SYSTEST_OUT/trace/ttybench.log" 2>&1
+	tr_rc=$?
+	echo 0 >"$TRACEFS/tracing_on"
+	return $tr_rc
+}
+
 # trace_node NODE DEV [DAEMON_PID]: one trace per reader kind
 trace_node() {
-	tr_cat=$(gs_cat_pid) || {
-		log "trace: no cat echoing on ttyGS0"
-		return 0
-	}
-	tr_pids="common_pid == $tr_cat${3:+ || common_pid == $3}"
 	for tr_m in $TRACE_MODES; do
-		echo >"$TRACEFS/trace"
-		# the shell's pid is ttybench's after exec: the filter names it before it runs
-		sh -c 'for e in sys_enter sys_exit; do
-				echo "$1 || common_pid == $$" >"$2/events/raw_syscalls/$e/filter"
-			done
-			echo 1 >"$2/tracing_on"
-			shift 2
-			exec "$@"' trace "$tr_pids" "$TRACEFS" "$TTYB" rtt --warmup 10 --mode "$tr_m" \
-			--out "$SYSTEST_OUT/trace/$1-$tr_m-samples.txt" "$TRACE_PINGS" "$2" \
-			>>"$SYSTEST_OUT/trace/ttybench.log" 2>&1 || log "trace: ttybench on $1 failed"
-		echo 0 >"$TRACEFS/tracing_on"
+		# a node just attached may still be settling (the gadget reconfigures, and the
+		# echo's cat may start again): one retry
+		tr_ok=
+		for tr_try in 1 2; do
+			[ "$tr_try" = 1 ] || sleep 2
+			tr_cat=$(gs_cat_pid) || continue
+			trace_rtt "$1" "$2" "$tr_m" "common_pid == $tr_cat${3:+ || common_pid == $3}" &&
+				tr_ok=1 && break
+		done
+		[ -n "$tr_ok" ] || log "trace: ttybench $tr_m on $1 failed"
 		{
 			echo "# node=$1 mode=$tr_m cat=$tr_cat daemon=${3:-none} dev=$2"
 			cat "$TRACEFS/trace"
