@@ -159,15 +159,15 @@ measure_node() {
 
 # ---- importers of the gadget -------------------------------------------------------------------
 
-# run_daemon NODE BINARY: usbip-cuse (this tree's, or the older one of --before) imports the
-# gadget; the measurements of NODE on its /dev/ttyUSBIP0.
+# run_daemon NODE BINARY [MEASURE]: usbip-cuse (this tree's, or the older one of --before)
+# imports the gadget; MEASURE NODE /dev/ttyUSBIP0 (default measure_node) runs on its node.
 run_daemon() {
 	gb_bin=$USBIP_CUSE
 	USBIP_CUSE=$2
 	start_daemon --device 1-1
 	USBIP_CUSE=$gb_bin
 	gs_settle_after_attach
-	measure_node "$1" /dev/ttyUSBIP0
+	"${3:-measure_node}" "$1" /dev/ttyUSBIP0
 	stop_daemon
 	gs_after_host_session
 }
@@ -185,10 +185,12 @@ vhci_port_in_use() {
 	usbip port 2>/dev/null | sed -n 's/^Port \([0-9]*\): <Port in Use>.*/\1/p' | head -n 1
 }
 
+# run_kernel [MEASURE]: the kernel's vhci + cdc-acm imports the gadget; MEASURE kernel
+# /dev/ttyACMn (default measure_node) runs on its node.
 run_kernel() {
 	gb_acm=$(kernel_attach 1-1) || fail "kernel_attach failed"
 	gs_settle_after_attach
-	measure_node kernel "$gb_acm"
+	"${1:-measure_node}" kernel "$gb_acm"
 	gb_p=$(vhci_port_in_use)
 	[ -n "$gb_p" ] || fail "no vhci port in use after the kernel attach"
 	usbip detach -p "$((gb_p + 0))" >/dev/null 2>&1 || fail "usbip detach -p $gb_p failed"

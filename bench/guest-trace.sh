@@ -55,7 +55,8 @@ trace_rtt() {
 	return $tr_rc
 }
 
-# trace_node NODE DEV [DAEMON_PID]: one trace per reader kind
+# trace_node NODE DEV: one trace per reader kind (with the syscalls of the daemon DAEMON_PID
+# when one runs)
 trace_node() {
 	for tr_m in $TRACE_MODES; do
 		# a node just attached may still be settling (the gadget reconfigures, and the
@@ -64,46 +65,26 @@ trace_node() {
 		for tr_try in 1 2; do
 			[ "$tr_try" = 1 ] || sleep 2
 			tr_cat=$(gs_cat_pid) || continue
-			trace_rtt "$1" "$2" "$tr_m" "common_pid == $tr_cat${3:+ || common_pid == $3}" &&
+			trace_rtt "$1" "$2" "$tr_m" \
+				"common_pid == $tr_cat${DAEMON_PID:+ || common_pid == $DAEMON_PID}" &&
 				tr_ok=1 && break
 		done
 		[ -n "$tr_ok" ] || log "trace: ttybench $tr_m on $1 failed"
 		{
-			echo "# node=$1 mode=$tr_m cat=$tr_cat daemon=${3:-none} dev=$2"
+			echo "# node=$1 mode=$tr_m cat=$tr_cat daemon=${DAEMON_PID:-none} dev=$2"
 			cat "$TRACEFS/trace"
 		} >"$SYSTEST_OUT/trace/$1-$tr_m.txt"
 		log "trace: $1 $tr_m: $(wc -l <"$SYSTEST_OUT/trace/$1-$tr_m.txt") lines"
 	done
 }
 
-trace_daemon() {
-	tr_bin=$USBIP_CUSE
-	USBIP_CUSE=$2
-	start_daemon --device 1-1
-	USBIP_CUSE=$tr_bin
-	gs_settle_after_attach
-	trace_node "$1" /dev/ttyUSBIP0 "$DAEMON_PID"
-	stop_daemon
-	gs_after_host_session
-}
-
-trace_kernel() {
-	tr_acm=$(kernel_attach 1-1) || fail "kernel_attach failed"
-	gs_settle_after_attach
-	trace_node kernel "$tr_acm"
-	tr_p=$(vhci_port_in_use)
-	usbip detach -p "$((tr_p + 0))" >/dev/null 2>&1
-	wait_for 15 sh -c "! test -e $tr_acm"
-	gs_after_host_session
-}
-
 phase_trace() {
 	mkdir -p "$SYSTEST_OUT/trace"
 	trace_setup || return 0
 	gadget_up
-	trace_daemon ours "$USBIP_CUSE"
-	trace_kernel
-	[ -n "$BEFORE" ] && trace_daemon before "$BEFORE"
+	run_daemon ours "$USBIP_CUSE" trace_node
+	run_kernel trace_node
+	[ -n "$BEFORE" ] && run_daemon before "$BEFORE" trace_node
 	for tr_e in sched/sched_switch sched/sched_wakeup raw_syscalls/sys_enter \
 		raw_syscalls/sys_exit; do
 		echo 0 >"$TRACEFS/events/$tr_e/enable"
