@@ -245,14 +245,13 @@ int tty_core_flow(struct tty_core *c, int action, uint64_t now);
  */
 ssize_t tty_core_cancel(struct tty_core *c, void *token, uint64_t now);
 /*
- * The caller moved a pending read's or write's buffer to buf (all of it,
- * the bytes done so far included), e.g. out of a request buffer that does
- * not outlive the call that queued it.  0, or -ENOENT for an unknown token.
+ * A pending read or write goes on in buf instead of its buffer, e.g. out of
+ * a request buffer that does not outlive the call that queued it.  Returns
+ * the bytes done so far (a read's stored in the old buffer, which the caller
+ * copies to the start of buf before the next core call; a write's consumed
+ * of it, buf holding all of its data), or -ENOENT for an unknown token.
  */
-int tty_core_move_buffer(struct tty_core *c, void *token, void *buf);
-/* Bytes a pending read has stored in its buffer, or a pending write has
- * consumed of it, so far; -ENOENT for an unknown token. */
-ssize_t tty_core_pending_done(const struct tty_core *c, const void *token);
+ssize_t tty_core_move_buffer(struct tty_core *c, void *token, void *buf);
 
 /* Current readiness; registers token (if non-NULL) for one poll_notify. */
 unsigned int tty_core_poll(struct tty_core *c, void *token);

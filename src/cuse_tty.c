@@ -463,10 +463,10 @@ static ssize_t op_keep(Op *op, ssize_t r, const void *from, gsize size, gboolean
 		/* a write's data is all in the request; of a read's buffer only
 		 * the bytes stored so far (a 64 KiB read parked with nothing in
 		 * it copied 64 KiB of scratch) */
-		ssize_t done = is_read ? tty_core_pending_done(t->core, op) : (ssize_t)size;
-		if (done > 0)
-			memcpy(op->buf, from, (gsize)done);
-		tty_core_move_buffer(t->core, op, op->buf);
+		ssize_t done = tty_core_move_buffer(t->core, op, op->buf);
+		gsize n = is_read ? (gsize)MAX(done, 0) : size;
+		if (n)
+			memcpy(op->buf, from, n);
 		return r;
 	}
 	/* over the budget: what moved so far (answered now, from where it is),

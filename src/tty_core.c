@@ -1532,42 +1532,21 @@ ssize_t tty_core_cancel(struct tty_core *c, void *token, uint64_t now)
 	return r;
 }
 
-/* The pending read (*is_read) or write of token, or NULL. */
-static struct waiter *find_rw(const struct tty_core *c, const void *token, bool *is_read)
+ssize_t tty_core_move_buffer(struct tty_core *c, void *token, void *buf)
 {
 	for (struct waiter *w = c->readers; w; w = w->next) {
 		if (w->token == token) {
-			*is_read = true;
-			return w;
+			w->rbuf = buf;
+			return (ssize_t)w->done;
 		}
 	}
 	for (struct waiter *w = c->writers; w; w = w->next) {
 		if (w->token == token) {
-			*is_read = false;
-			return w;
+			w->wbuf = buf;
+			return (ssize_t)w->done;
 		}
 	}
-	return NULL;
-}
-
-int tty_core_move_buffer(struct tty_core *c, void *token, void *buf)
-{
-	bool is_read;
-	struct waiter *w = find_rw(c, token, &is_read);
-	if (!w)
-		return -ENOENT;
-	if (is_read)
-		w->rbuf = buf;
-	else
-		w->wbuf = buf;
-	return 0;
-}
-
-ssize_t tty_core_pending_done(const struct tty_core *c, const void *token)
-{
-	bool is_read;
-	const struct waiter *w = find_rw(c, token, &is_read);
-	return w ? (ssize_t)w->done : -ENOENT;
+	return -ENOENT;
 }
 
 unsigned int tty_core_poll(struct tty_core *c, void *token)
