@@ -127,9 +127,9 @@ cpu_during() {
 	} >"$PROF/cpu-$1-$2.txt"
 }
 
-profile_daemon() {
-	start_daemon --device 1-1
-	gs_settle_after_attach
+# daemon_workloads NODE DEV: each workload on the daemon DAEMON_PID's node DEV, undisturbed
+# (sched.txt, cpu-NODE-W.txt), under strace and under perf stat
+daemon_workloads() {
 	: >"$PROF/sched.txt"
 	for pf_w in $PROFILE_WORKLOADS; do
 		# 1. undisturbed: CPU and context switches of the daemon, CPU of everything
@@ -137,7 +137,7 @@ profile_daemon() {
 		pf_v0=$(status_field "$DAEMON_PID" voluntary_ctxt_switches)
 		pf_n0=$(status_field "$DAEMON_PID" nonvoluntary_ctxt_switches)
 		pf_t0=$(date +%s.%N)
-		cpu_during ours "$pf_w" /dev/ttyUSBIP0
+		cpu_during "$1" "$pf_w" "$2"
 		pf_t1=$(date +%s.%N)
 		echo "$pf_w ($(units "$pf_w")): wall_s=$(awk -v a="$pf_t0" -v b="$pf_t1" \
 			'BEGIN { printf "%.3f", b - a }')" \
@@ -149,29 +149,22 @@ profile_daemon() {
 		strace -c -f -q -p "$DAEMON_PID" -o "$PROF/strace-$pf_w.txt" &
 		pf_st=$!
 		sleep 1
-		workload "$pf_w" /dev/ttyUSBIP0
+		workload "$pf_w" "$2"
 		kill -INT "$pf_st"
 		wait "$pf_st"
 		# 3. counters (perf stat counts; its sampling does not work here)
 		# shellcheck disable=SC2046
 		timeout 600 perf stat -e context-switches,cpu-migrations,page-faults,task-clock \
 			-p "$DAEMON_PID" -o "$PROF/perf-stat-$pf_w.txt" -- \
-			$(workload_cmd "$pf_w" /dev/ttyUSBIP0) >>"$PROF/workloads.log" 2>&1
+			$(workload_cmd "$pf_w" "$2") >>"$PROF/workloads.log" 2>&1
 	done
-	stop_daemon
-	gs_after_host_session
 }
 
-profile_kernel() {
-	pf_acm=$(kernel_attach 1-1) || fail "kernel_attach failed"
-	gs_settle_after_attach
+# kernel_workloads NODE DEV: the CPU of every task while each workload runs on DEV
+kernel_workloads() {
 	for pf_w in $PROFILE_WORKLOADS; do
-		cpu_during kernel "$pf_w" "$pf_acm"
+		cpu_during "$1" "$pf_w" "$2"
 	done
-	pf_p=$(vhci_port_in_use)
-	usbip detach -p "$((pf_p + 0))" >/dev/null 2>&1
-	wait_for 15 sh -c "! test -e $pf_acm"
-	gs_after_host_session
 }
 
 # callgrind_report NAME FILE W: annotate a callgrind dump
@@ -260,8 +253,8 @@ phase_profile() {
 	} >"$PROF/guest.txt"
 	gadget_up
 	profile_requests
-	profile_daemon
-	profile_kernel
+	run_daemon ours "$USBIP_CUSE" daemon_workloads
+	run_kernel kernel_workloads
 	profile_callgrind
 	profile_callgrind_null
 	log "profile: files in $PROF"
@@ -269,9 +262,9 @@ phase_profile() {
 	if [ -n "$BEFORE" ]; then
 		PROF=$SYSTEST_OUT/profile-before
 		mkdir -p "$PROF"
+		run_daemon ours "$BEFORE" daemon_workloads
 		pf_bin=$USBIP_CUSE
 		USBIP_CUSE=$BEFORE
-		profile_daemon
 		profile_callgrind
 		USBIP_CUSE=$pf_bin
 		log "profile: the older daemon's files in $PROF"
