@@ -17,8 +17,8 @@
  * operations).  They finish through ops->complete(token, result) exactly
  * once, unless cancelled with tty_core_cancel() (which returns the result
  * instead and makes no callback).  Pollers are tokens as well: registered
- * by tty_core_poll(), notified once through ops->poll_notify() when the
- * readiness mask changes, then forgotten.
+ * by tty_core_poll(), notified once through ops->poll_notify() when a
+ * readiness bit comes up (one going away wakes no poller), then forgotten.
  *
  * Callbacks run from inside tty_core calls after the core's state is
  * consistent; they may call any tty_core function except tty_core_free()

@@ -790,7 +790,7 @@ static void dispatch(struct tty_core *c)
 	c->dispatching = true;
 	do {
 		struct waiter *w;
-		unsigned int mask;
+		unsigned int mask, gained;
 
 		c->redo = false;
 		while ((w = c->readers) && reader_step(c, w)) {
@@ -826,9 +826,14 @@ static void dispatch(struct tty_core *c)
 			if (c->ops.rx_space)
 				c->ops.rx_space(tty_core_rx_room(c), c->user);
 		}
+		/* A poller sleeps until an event it asked for is true, so only a
+		 * bit that comes up wakes it; one that goes away (a read emptying
+		 * the queue) would cost each poller a wakeup and a poll for
+		 * nothing (n_tty wakes read_wait on input, write_wait on room). */
 		mask = compute_mask(c);
-		if (mask != c->last_mask) {
-			c->last_mask = mask;
+		gained = mask & ~c->last_mask;
+		c->last_mask = mask;
+		if (gained) {
 			while ((w = c->polls)) {
 				void *token = w->token;
 

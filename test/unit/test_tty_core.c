@@ -351,6 +351,32 @@ static void test_vmin_poll(void **state)
 	hfree(h);
 }
 
+/* A read that empties the queue takes POLLIN away: no poller wakes for
+ * that, only for data that comes again. */
+static void test_poll_wakes_on_gain_only(void **state)
+{
+	struct h *h = hnew(0, 0);
+	uint8_t buf[8];
+
+	set_raw(h, 1, 0);
+	rx_str(h, "x", 0);
+	assert_true(tty_core_poll(h->c, T(0)) & POLLIN);
+	assert_int_equal(tty_core_read(h->c, T(1), buf, sizeof(buf), true, 0), 1);
+	assert_false(tty_core_poll(h->c, NULL) & POLLIN);
+	assert_int_equal(h->npoll, 0);
+	rx_str(h, "y", 0);
+	assert_int_equal(h->npoll, 1);
+	assert_ptr_equal(h->polled[0], T(0));
+	assert_true(h->poll_mask[0] & POLLIN);
+	/* a hangup brings POLLHUP up: it wakes the next poller */
+	(void)tty_core_poll(h->c, T(2));
+	tty_core_hangup(h->c, 0);
+	assert_int_equal(h->npoll, 2);
+	assert_ptr_equal(h->polled[1], T(2));
+	assert_true(h->poll_mask[1] & POLLHUP);
+	hfree(h);
+}
+
 static void test_vtime_only(void **state)
 {
 	struct h *h = hnew(0, 0);
@@ -1661,6 +1687,7 @@ int main(void)
 	    cmocka_unit_test(test_vmin0_vtime0),
 	    cmocka_unit_test(test_vmin_blocking),
 	    cmocka_unit_test(test_vmin_poll),
+	    cmocka_unit_test(test_poll_wakes_on_gain_only),
 	    cmocka_unit_test(test_vtime_only),
 	    cmocka_unit_test(test_vmin_vtime_interbyte),
 	    cmocka_unit_test(test_queued_reader_timer_starts_at_head),
