@@ -79,7 +79,7 @@ static guint8 read_scratch[131072];
 
 static guint64 now_us(void)
 {
-	return (guint64)g_get_monotonic_time();
+	return (guint64)uc_now_us();
 }
 
 static Op *op_new(CuseTty *t, OpKind kind, fuse_req_t req, File *f)
