@@ -647,12 +647,17 @@ static void conn_flush(UsbipConn *c)
 {
 	if (c->send_error || c->corked)
 		return; /* the link is going down / replies are being dispatched */
+	int fd = g_socket_get_fd(c->sock);
 	while (c->out_off < c->out->len) {
-		g_autoptr(GError) err = NULL;
-		gssize n = g_socket_send(c->sock, (const gchar *)c->out->data + c->out_off,
-		                         c->out->len - c->out_off, NULL, &err);
+		/* send(2) itself: g_socket_send reads the clock for its timeout
+		 * on every call, and the socket has none */
+		ssize_t n = send(fd, c->out->data + c->out_off, c->out->len - c->out_off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+			int e = errno;
+			if (e == EAGAIN || e == EWOULDBLOCK) {
 				if (!c->out_src) {
 					c->out_src =
 					    g_socket_create_source(c->sock, G_IO_OUT, NULL);
@@ -666,7 +671,7 @@ static void conn_flush(UsbipConn *c)
 			/* Never fail from inside submit/unlink: their callers are in
 			 * the middle of their own bookkeeping. */
 			c->send_error = g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
-			                            "sending to %s: %s", c->peer, err->message);
+			                            "sending to %s: %s", c->peer, g_strerror(e));
 			c->fail_idle = g_idle_add(conn_fail_idle, usbip_conn_ref(c));
 			return;
 		}
@@ -1004,15 +1009,19 @@ void usbip_conn_set_stall_timeout(UsbipConn *c, guint ms)
 static gboolean conn_in_ready(GSocket *s, GIOCondition cond, gpointer user)
 {
 	UsbipConn *c = user;
-	g_autoptr(GError) err = NULL;
 
 	if (c->in_cap - c->in_len < 16384) {
 		c->in_cap = MAX(c->in_cap * 2, c->in_len + 65536);
 		c->in = g_realloc(c->in, c->in_cap);
 	}
-	gssize n = g_socket_receive(c->sock, (gchar *)c->in + c->in_len, c->in_cap - c->in_len,
-	                            NULL, &err);
-	if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+	/* recv(2) itself, as conn_flush sends */
+	ssize_t n;
+	do
+		n = recv(g_socket_get_fd(c->sock), c->in + c->in_len, c->in_cap - c->in_len,
+		         MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	int e = errno;
+	if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK))
 		return G_SOURCE_CONTINUE;
 	usbip_conn_ref(c);
 	if (n <= 0) {
@@ -1022,12 +1031,12 @@ static gboolean conn_in_ready(GSocket *s, GIOCondition cond, gpointer user)
 		else
 			conn_fail(c,
 			          g_error_new(UC_ERROR, UC_ERROR_DISCONNECTED,
-			                      "connection to %s lost: %s", c->peer, err->message));
+			                      "connection to %s lost: %s", c->peer, g_strerror(e)));
 		usbip_conn_unref(c);
 		return G_SOURCE_REMOVE;
 	}
 	c->in_len += (gsize)n;
-	c->last_rx_us = g_get_monotonic_time();
+	c->last_rx_us = uc_now_us();
 	gsize off = 0, need = 0;
 	/* What the callbacks submit goes out in one send after the replies
 	 * (a read resubmitted per completion would be a syscall each). */

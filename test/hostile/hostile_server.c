@@ -126,7 +126,7 @@ gboolean hostile_config_add(HostileConfig *cfg, const char *item, GError **error
 	    {"truncate-list", V_UINT}, {"truncate-urb", V_UINT},     {"unknown-seqnum", V_NONE},
 	    {"long-actual", V_UINT},   {"negative-length", V_INT},   {"endless-list", V_NONE},
 	    {"endless-bulk", V_NONE},  {"evil-strings", V_NONE},     {"wtotal", V_UINT},
-	    {"unlink-delay", V_UINT},  {"die-after-attach", V_UINT},
+	    {"unlink-delay", V_UINT},  {"die-after-attach", V_UINT}, {"reset-urb", V_NONE},
 	};
 	gsize i;
 	for (i = 0; i < G_N_ELEMENTS(known); i++)
@@ -168,6 +168,8 @@ gboolean hostile_config_add(HostileConfig *cfg, const char *item, GError **error
 		cfg->truncate_urb = (gint)v;
 	else if (strcmp(name, "unknown-seqnum") == 0)
 		cfg->unknown_seqnum = TRUE;
+	else if (strcmp(name, "reset-urb") == 0)
+		cfg->reset_urb = TRUE;
 	else if (strcmp(name, "long-actual") == 0)
 		cfg->long_actual = (guint)v;
 	else if (strcmp(name, "negative-length") == 0)
@@ -385,7 +387,16 @@ static gboolean reply(Conn *c, guint32 cmd, guint32 seqnum, gint32 status, gint3
 	if (len)
 		memcpy(frame + USBIP_URB_HDR_SIZE, data, len);
 	gboolean ok;
-	if (first && cfg->truncate_urb >= 0) {
+	if (first && cfg->reset_urb) {
+		/* close with a zero linger: the peer's next recv fails with
+		 * ECONNRESET instead of seeing EOF */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		int fd = c->fd;
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		g_atomic_int_set(&c->fd, -1);
+		close(fd);
+		ok = FALSE;
+	} else if (first && cfg->truncate_urb >= 0) {
 		send_all(c, frame, MIN((gsize)cfg->truncate_urb, USBIP_URB_HDR_SIZE), 0);
 		ok = FALSE;
 	} else {
@@ -719,9 +730,13 @@ void hostile_server_free(HostileServer *s)
 	g_thread_join(s->acceptor);
 	for (guint i = 0; i < s->conns->len; i++) {
 		Conn *c = g_ptr_array_index(s->conns, i);
-		shutdown(c->fd, SHUT_RDWR);
+		/* -1 once reset-urb closed it */
+		int fd = g_atomic_int_get(&c->fd);
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR);
 		g_thread_join(c->thread);
-		close(c->fd);
+		if (c->fd >= 0)
+			close(c->fd);
 		g_array_unref(c->bulk_in);
 		g_array_unref(c->intr_in);
 		g_byte_array_unref(c->loop);

@@ -25,6 +25,7 @@
  *   stall-urb=N         N bytes of the first bulk-IN reply, then silence (open)
  *   truncate-list=N     N bytes of the device list header, then EOF
  *   truncate-urb=N      N bytes of the first URB reply header, then EOF
+ *   reset-urb           the first URB reply is a TCP reset (RST, no data)
  *   unknown-seqnum      the first URB reply names a seqnum never sent
  *   long-actual=N       the first control IN reply is N bytes longer than asked
  *   negative-length=N   the first control IN reply has actual_length N (< 0)
@@ -46,7 +47,7 @@ typedef struct {
 	guint trickle_list_ms, trickle_import_ms, trickle_urb_ms;
 	gint stall_list, stall_urb;       /* -1: off */
 	gint truncate_list, truncate_urb; /* -1: off */
-	gboolean unknown_seqnum;
+	gboolean unknown_seqnum, reset_urb;
 	guint long_actual;
 	gint negative_length; /* 0: off */
 	gboolean endless_list, endless_bulk, evil_strings;

@@ -254,6 +254,7 @@ static void test_bad_replies(void **state)
 	    {"negative-length=-2147483648", 0, UC_ERROR_PROTOCOL, "-2147483648 bytes"},
 	    {"truncate-urb=20", 0, UC_ERROR_DISCONNECTED, "closed the connection"},
 	    {"truncate-urb=0", 0, UC_ERROR_DISCONNECTED, "closed the connection"},
+	    {"reset-urb", 0, UC_ERROR_DISCONNECTED, "lost: Connection reset by peer"},
 	    {"wtotal=65535", 0, UC_ERROR_USB, "GET_DESCRIPTOR(configuration)"},
 	    {"wtotal=76", 0, UC_ERROR_USB, "GET_DESCRIPTOR(configuration)"},
 	    {"wtotal=9", 0, UC_ERROR_NOT_SERIAL, "has no serial port we drive"},
