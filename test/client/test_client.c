@@ -18,6 +18,7 @@
 #include "serial_port.h"
 #include "mock_server.h"
 #include "uc_error.h"
+#include "uc_source.h"
 #include "usbip_device.h"
 
 #include "engine_test.h"
@@ -1305,11 +1306,47 @@ static void test_free_while_connecting(void **state)
 	}
 }
 
+/* uc_now_us: one time per main-loop iteration, read after the poll (a
+ * handler after a long sleep gets the time it woke, not the time it slept). */
+typedef struct {
+	gint64 first, second, real;
+	gboolean ran;
+} NowCtx;
+
+static gboolean now_twice(gpointer user)
+{
+	NowCtx *n = user;
+	n->real = g_get_monotonic_time();
+	n->first = uc_now_us();
+	g_usleep(20000);
+	n->second = uc_now_us();
+	n->ran = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+static void test_now_is_the_dispatch_time(void **state)
+{
+	NowCtx n = {0};
+	gint64 t0 = g_get_monotonic_time();
+	/* outside a dispatch: the clock */
+	assert_true(uc_now_us() >= t0);
+	assert_true(uc_now_us() - t0 < G_USEC_PER_SEC);
+	/* the main loop sleeps 300 ms in its poll before the dispatch */
+	g_timeout_add(300, now_twice, &n);
+	while (!n.ran)
+		g_main_context_iteration(NULL, TRUE);
+	assert_true(n.real - t0 >= 300000);
+	assert_true(n.first <= n.real);
+	assert_true(n.real - n.first < 100000);
+	assert_int_equal(n.second, n.first);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_selector_parse),
 	    cmocka_unit_test(test_connect_refused),
+	    cmocka_unit_test(test_now_is_the_dispatch_time),
 	    cmocka_unit_test_setup_teardown(test_list_matches_fixtures, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_enumerate_fixtures, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_select_failures, fx_setup, fx_teardown),
