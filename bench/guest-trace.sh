@@ -2,7 +2,8 @@
 # one-byte round trip spends its time, ours against the kernel's, from the kernel's own
 # tracepoints (ftrace, no sampling: perf's sampling does not work in this TCG guest).
 # Writes SYSTEST_OUT/trace/NODE-MODE.txt: the raw trace of TRACE_PINGS round trips of
-# ttybench rtt --mode MODE on NODE (ours, kernel, before), with
+# ttybench rtt --mode MODE on NODE (ours, kernel, before), NODE-readone.txt of TRACE_READONE
+# bytes read one at a time (and null-glib-readone.txt: one second of the do-nothing node), with
 #   sched_switch, sched_wakeup  of every task (kernel threads included: vhci_tx/rx, stub_tx/rx,
 #                               the kworker of flush_to_ldisc)
 #   raw_syscalls sys_enter/exit of ttybench, of the cat that echoes on /dev/ttyGS0 and of the
@@ -10,6 +11,7 @@
 # bench/rtt-timeline (run by bench/guest-bench on the host) cuts each round trip into legs.
 TRACE_PINGS=${TRACE_PINGS:-200}
 TRACE_MODES="block select poll"
+TRACE_READONE=${TRACE_READONE:-2048}
 TRACEFS=/sys/kernel/tracing
 
 trace_setup() {
@@ -38,8 +40,11 @@ gs_cat_pid() {
 	return 1
 }
 
-# trace_rtt NODE DEV MODE FILTER: one traced ttybench rtt run
-trace_rtt() {
+# trace_run FILTER ARGS...: one traced `ttybench ARGS...` run, with the syscalls of ttybench's
+# main thread and of the tasks FILTER names
+trace_run() {
+	tr_f=$1
+	shift
 	echo >"$TRACEFS/trace"
 	# the shell's pid is ttybench's after exec: the filter names it before it runs
 	sh -c 'for e in sys_enter sys_exit; do
@@ -47,12 +52,19 @@ trace_rtt() {
 		done
 		echo 1 >"$2/tracing_on"
 		shift 2
-		exec "$@"' trace "$4" "$TRACEFS" "$TTYB" rtt --warmup 10 --mode "$3" \
-		--out "$SYSTEST_OUT/trace/$1-$3-samples.txt" "$TRACE_PINGS" "$2" \
-		>>"$SYSTEST_OUT/trace/ttybench.log" 2>&1
+		exec "$@"' trace "$tr_f" "$TRACEFS" "$TTYB" "$@" >>"$SYSTEST_OUT/trace/ttybench.log" 2>&1
 	tr_rc=$?
 	echo 0 >"$TRACEFS/tracing_on"
 	return $tr_rc
+}
+
+# trace_save NODE WHAT DEV DAEMON: the trace just taken, as SYSTEST_OUT/trace/NODE-WHAT.txt
+trace_save() {
+	{
+		echo "# node=$1 mode=$2 cat=${tr_cat:-none} daemon=${4:-none} dev=$3"
+		cat "$TRACEFS/trace"
+	} >"$SYSTEST_OUT/trace/$1-$2.txt"
+	log "trace: $1 $2: $(wc -l <"$SYSTEST_OUT/trace/$1-$2.txt") lines"
 }
 
 # trace_node NODE DEV: one trace per reader kind (with the syscalls of the daemon DAEMON_PID
@@ -65,17 +77,35 @@ trace_node() {
 		for tr_try in 1 2; do
 			[ "$tr_try" = 1 ] || sleep 2
 			tr_cat=$(gs_cat_pid) || continue
-			trace_rtt "$1" "$2" "$tr_m" \
-				"common_pid == $tr_cat${DAEMON_PID:+ || common_pid == $DAEMON_PID}" &&
+			trace_run "common_pid == $tr_cat${DAEMON_PID:+ || common_pid == $DAEMON_PID}" \
+				rtt --warmup 10 --mode "$tr_m" \
+				--out "$SYSTEST_OUT/trace/$1-$tr_m-samples.txt" "$TRACE_PINGS" "$2" &&
 				tr_ok=1 && break
 		done
 		[ -n "$tr_ok" ] || log "trace: ttybench $tr_m on $1 failed"
-		{
-			echo "# node=$1 mode=$tr_m cat=$tr_cat daemon=${DAEMON_PID:-none} dev=$2"
-			cat "$TRACEFS/trace"
-		} >"$SYSTEST_OUT/trace/$1-$tr_m.txt"
-		log "trace: $1 $tr_m: $(wc -l <"$SYSTEST_OUT/trace/$1-$tr_m.txt") lines"
+		trace_save "$1" "$tr_m" "$2" "${DAEMON_PID:-}"
 	done
+	# one-byte reads: the echo fills the node's buffer first, then every read(fd, 1) is a
+	# request the node answers at once (the null node's ceiling below)
+	if ! tr_cat=$(gs_cat_pid) ||
+		! trace_run "common_pid == $tr_cat${DAEMON_PID:+ || common_pid == $DAEMON_PID}" \
+			readone "$TRACE_READONE" "$2"; then
+		log "trace: ttybench readone on $1 failed"
+	fi
+	trace_save "$1" readone "$2" "${DAEMON_PID:-}"
+}
+
+# trace_null: the same reads from the do-nothing CUSE node on a GLib loop
+trace_null() {
+	[ -n "$NULL_NAMES" ] || start_null_nodes
+	tr_cat=
+	tr_pid=$(pgrep -f "cuse-null --name bench-null-glib") || {
+		log "trace: no cuse-null --glib running"
+		return 0
+	}
+	trace_run "common_pid == $tr_pid" reqrate --seconds 1 /dev/bench-null-glib ||
+		log "trace: ttybench reqrate on bench-null-glib failed"
+	trace_save null-glib readone /dev/bench-null-glib "$tr_pid"
 }
 
 phase_trace() {
@@ -85,6 +115,7 @@ phase_trace() {
 	run_daemon ours "$USBIP_CUSE" trace_node
 	run_kernel trace_node
 	[ -n "$BEFORE" ] && run_daemon before "$BEFORE" trace_node
+	trace_null
 	for tr_e in sched/sched_switch sched/sched_wakeup raw_syscalls/sys_enter \
 		raw_syscalls/sys_exit; do
 		echo 0 >"$TRACEFS/events/$tr_e/enable"
