@@ -35,7 +35,8 @@
 #
 # results.txt: one line per figure, "ROUND NODE KEY VALUE":
 #   loop/BYTES/WSIZE MB/s, loopreads/BYTES/WSIZE read() calls, readone bytes/s,
-#   rtt/MODE/median|p90|p99 us, reqrate requests/s (null nodes),
+#   rtt/MODE/median|p90|p99 us, reqrate requests/s (null nodes); readone_1cpu and
+#   reqrate_1cpu: the same with the reader and the daemon on one vCPU (on_one_cpu),
 #   guest: clock_gettime_ns, syscall_ns (ttybench calib: the price of a clock read and of a
 #   syscall in this guest),
 #   engine: loop MB/s, rtt/median|p99 us, cpu s per MB (bench-loopback's own figures),
@@ -135,6 +136,29 @@ measure_readone() {
 	else
 		log "$1: readone FAILED"
 	fi
+	[ -n "${DAEMON_PID:-}" ] || return 0
+	# again with the reader and the daemon on one vCPU: each request is then two context
+	# switches on that vCPU, never a wakeup of the other (idle) one, whose price in this
+	# TCG guest depends on where the scheduler happened to put the two
+	if gb_o=$(on_one_cpu "$DAEMON_PID" "$TTYB" readone --timeout 600 "$READONE_BYTES" "$2"); then
+		rec "$1" readone_1cpu "$(field Bps "$gb_o")"
+		log "$1: one-byte reads, one vCPU: $(field Bps "$gb_o") B/s"
+	else
+		log "$1: readone on one vCPU FAILED"
+	fi
+}
+
+# on_one_cpu PID CMD...: CMD with itself and every thread of PID on the last vCPU, PID's
+# affinity restored after
+on_one_cpu() {
+	gb_cpu=$(($(nproc) - 1))
+	gb_pid=$1
+	shift
+	taskset -a -p -c "$gb_cpu" "$gb_pid" >/dev/null || return 1
+	taskset -c "$gb_cpu" "$@"
+	gb_rc=$?
+	taskset -a -p -c "0-$gb_cpu" "$gb_pid" >/dev/null
+	return $gb_rc
 }
 
 measure_rtt() {
@@ -225,6 +249,7 @@ start_null_nodes() {
 		[ "$gb_v" = null-glib ] && gb_args=--glib
 		# shellcheck disable=SC2086
 		"$NULLNODE" --name "$gb_name" $gb_args >"$SYSTEST_OUT/$gb_name.log" 2>&1 &
+		echo $! >"$SYSTEST_OUT/$gb_name.pid"
 		bg_track $! "$SYSTEST_OUT/$gb_name.log"
 		wait_for 30 grep -q ready "$SYSTEST_OUT/$gb_name.log" ||
 			fail "cuse-null $gb_args did not create /dev/$gb_name"
@@ -242,6 +267,11 @@ measure_null() {
 		if gb_o=$("$TTYB" reqrate --seconds 3 "/dev/bench-$gb_v"); then
 			rec "$gb_v" reqrate "$(field rps "$gb_o")"
 			log "$gb_v: $(field rps "$gb_o") one-byte reads/s"
+		fi
+		gb_pid=$(cat "$SYSTEST_OUT/bench-$gb_v.pid")
+		if gb_o=$(on_one_cpu "$gb_pid" "$TTYB" reqrate --seconds 3 "/dev/bench-$gb_v"); then
+			rec "$gb_v" reqrate_1cpu "$(field rps "$gb_o")"
+			log "$gb_v: $(field rps "$gb_o") one-byte reads/s on one vCPU"
 		fi
 	done
 }

@@ -99,10 +99,7 @@ trace_node() {
 trace_null() {
 	[ -n "$NULL_NAMES" ] || start_null_nodes
 	tr_cat=
-	tr_pid=$(pgrep -f "cuse-null --name bench-null-glib") || {
-		log "trace: no cuse-null --glib running"
-		return 0
-	}
+	tr_pid=$(cat "$SYSTEST_OUT/bench-null-glib.pid")
 	trace_run "common_pid == $tr_pid" reqrate --seconds 1 /dev/bench-null-glib ||
 		log "trace: ttybench reqrate on bench-null-glib failed"
 	trace_save null-glib readone /dev/bench-null-glib "$tr_pid"
