@@ -59,7 +59,8 @@ struct tty_core_ops {
 	 * data consumed, or -EIO after a hangup with nothing written;
 	 * drain -> 0 or -EIO; miwait -> 0 or -EIO. */
 	void (*complete)(void *token, ssize_t result, void *user);
-	/* The readiness mask (POLLIN/POLLOUT/POLLHUP...) changed. */
+	/* A readiness bit (POLLIN/POLLOUT/POLLHUP...) came up; revents is
+	 * the whole mask now. */
 	void (*poll_notify)(void *token, unsigned int revents, void *user);
 	/* Bytes became available for tty_core_tx_pull(). */
 	void (*tx_kick)(void *user);

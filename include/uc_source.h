@@ -18,13 +18,15 @@ static inline void uc_source_no_block(GSource *src)
 
 /*
  * Now, in microseconds of g_get_monotonic_time(), as the main loop read it
- * for the dispatch that runs: GLib reads the clock at most once per
- * iteration, after its poll, and gives every source dispatched in it the
- * same value.  A handler that takes the time several times per request
- * then costs no clock read of its own; where the clocksource has no vDSO
- * path (a qemu guest's HPET) each read is a syscall and an emulated
- * device access.  Outside a dispatch (or in a destroyed source's last
- * callback) it reads the clock.
+ * for the dispatch that runs.  GLib reads the clock at most once per
+ * iteration (in its check after the poll, in its prepare when a source was
+ * ready without a poll, or at the first call here) and gives every source
+ * dispatched in it the same value, at most the iteration's length old.  A
+ * handler that takes the time several times per request then costs no
+ * clock read of its own; where the clocksource has no vDSO path (a qemu
+ * guest's HPET) each read is a syscall and an emulated device access.
+ * Outside a dispatch (or in a destroyed source's last callback) it reads
+ * the clock.
  */
 static inline gint64 uc_now_us(void)
 {
