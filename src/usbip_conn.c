@@ -645,8 +645,8 @@ static gboolean conn_fail_idle(gpointer user)
 
 static void conn_flush(UsbipConn *c)
 {
-	if (c->send_error || c->corked)
-		return; /* the link is going down / replies are being dispatched */
+	if (c->closed || c->send_error || c->corked)
+		return; /* the link is down or going down / replies are being dispatched */
 	int fd = g_socket_get_fd(c->sock);
 	while (c->out_off < c->out->len) {
 		/* send(2) itself: g_socket_send reads the clock for its timeout
