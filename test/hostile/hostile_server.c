@@ -391,10 +391,13 @@ static gboolean reply(Conn *c, guint32 cmd, guint32 seqnum, gint32 status, gint3
 		/* close with a zero linger: the peer's next recv fails with
 		 * ECONNRESET instead of seeing EOF */
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
-		int fd = c->fd;
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		g_atomic_int_set(&c->fd, -1);
-		close(fd);
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		/* under the lock: hostile_server_free must not shut down a
+		 * number that close() just gave back */
+		g_mutex_lock(&c->s->lock);
+		close(c->fd);
+		c->fd = -1;
+		g_mutex_unlock(&c->s->lock);
 		ok = FALSE;
 	} else if (first && cfg->truncate_urb >= 0) {
 		send_all(c, frame, MIN((gsize)cfg->truncate_urb, USBIP_URB_HDR_SIZE), 0);
@@ -731,9 +734,10 @@ void hostile_server_free(HostileServer *s)
 	for (guint i = 0; i < s->conns->len; i++) {
 		Conn *c = g_ptr_array_index(s->conns, i);
 		/* -1 once reset-urb closed it */
-		int fd = g_atomic_int_get(&c->fd);
-		if (fd >= 0)
-			shutdown(fd, SHUT_RDWR);
+		g_mutex_lock(&s->lock);
+		if (c->fd >= 0)
+			shutdown(c->fd, SHUT_RDWR);
+		g_mutex_unlock(&s->lock);
 		g_thread_join(c->thread);
 		if (c->fd >= 0)
 			close(c->fd);
