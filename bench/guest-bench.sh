@@ -149,15 +149,19 @@ measure_readone() {
 }
 
 # on_one_cpu PID CMD...: CMD with itself and every thread of PID on the last vCPU, PID's
-# affinity restored after
+# affinity (as its main thread had it) restored after
 on_one_cpu() {
-	gb_cpu=$(($(nproc) - 1))
+	gb_cpu=$(($(nproc --all) - 1))
 	gb_pid=$1
 	shift
-	taskset -a -p -c "$gb_cpu" "$gb_pid" >/dev/null || return 1
-	taskset -c "$gb_cpu" "$@"
-	gb_rc=$?
-	taskset -a -p -c "0-$gb_cpu" "$gb_pid" >/dev/null
+	gb_mask=$(taskset -p "$gb_pid" | sed 's/.*: *//') || return 1
+	if taskset -a -p -c "$gb_cpu" "$gb_pid" >/dev/null; then
+		taskset -c "$gb_cpu" "$@"
+		gb_rc=$?
+	else
+		gb_rc=1
+	fi
+	taskset -a -p "$gb_mask" "$gb_pid" >/dev/null
 	return $gb_rc
 }
 

@@ -82,8 +82,11 @@ trace_node() {
 				--out "$SYSTEST_OUT/trace/$1-$tr_m-samples.txt" "$TRACE_PINGS" "$2" &&
 				tr_ok=1 && break
 		done
-		[ -n "$tr_ok" ] || log "trace: ttybench $tr_m on $1 failed"
-		trace_save "$1" "$tr_m" "$2" "${DAEMON_PID:-}"
+		if [ -n "$tr_ok" ]; then
+			trace_save "$1" "$tr_m" "$2" "${DAEMON_PID:-}"
+		else
+			log "trace: ttybench $tr_m on $1 failed"
+		fi
 	done
 	# one-byte reads: the echo fills the node's buffer first, then every read(fd, 1) is a
 	# request the node answers at once (the null node's ceiling below)
@@ -91,8 +94,9 @@ trace_node() {
 		! trace_run "common_pid == $tr_cat${DAEMON_PID:+ || common_pid == $DAEMON_PID}" \
 			readone "$TRACE_READONE" "$2"; then
 		log "trace: ttybench readone on $1 failed"
+	else
+		trace_save "$1" readone "$2" "${DAEMON_PID:-}"
 	fi
-	trace_save "$1" readone "$2" "${DAEMON_PID:-}"
 }
 
 # trace_null: the same reads from the do-nothing CUSE node on a GLib loop
@@ -100,9 +104,11 @@ trace_null() {
 	[ -n "$NULL_NAMES" ] || start_null_nodes
 	tr_cat=
 	tr_pid=$(cat "$SYSTEST_OUT/bench-null-glib.pid")
-	trace_run "common_pid == $tr_pid" reqrate --seconds 1 /dev/bench-null-glib ||
+	if trace_run "common_pid == $tr_pid" reqrate --seconds 1 /dev/bench-null-glib; then
+		trace_save null-glib readone /dev/bench-null-glib "$tr_pid"
+	else
 		log "trace: ttybench reqrate on bench-null-glib failed"
-	trace_save null-glib readone /dev/bench-null-glib "$tr_pid"
+	fi
 }
 
 phase_trace() {
