@@ -25,7 +25,7 @@
 # in ABBA order over the rounds - and runs the same ttybench measurements on each; the client
 # engine alone (build/bench/bench-loopback against its own mock, node "engine") runs too; the
 # do-nothing CUSE node (bench/cuse-null; "null" on libfuse's loop, "null-glib" on a GLib loop)
-# gives the one-byte-read ceiling each round.
+# gives the one-byte-read ceiling, measured around each daemon's one-byte reads.
 # Phase many: the mock (tools/mock) serving 32 copies of the g_serial fixture (busids 7-1 ...
 # 7-32, distinct serials); one daemon with N of them, all N nodes looping back at once.
 # Phase trace: an ftrace of TRACE_PINGS round trips per node and reader kind (bench/guest-trace.sh;
@@ -35,8 +35,11 @@
 #
 # results.txt: one line per figure, "ROUND NODE KEY VALUE":
 #   loop/BYTES/WSIZE MB/s, loopreads/BYTES/WSIZE read() calls, readone bytes/s,
-#   rtt/MODE/median|p90|p99 us, reqrate requests/s (null nodes); readone_1cpu and
-#   reqrate_1cpu: the same with the reader and the daemon on one vCPU (on_one_cpu),
+#   rtt/MODE/median|p90|p99 us; for a daemon's node (ours, before) also readone_cpu_us (the
+#   daemon's CPU per read), readone_null and readone_null-glib (requests/s of the do-nothing
+#   nodes, measured around the node's readone), readone_null_cpu_us and
+#   readone_null-glib_cpu_us, and all of these with suffix _1cpu: the reader and the daemon
+#   on one vCPU (on_one_cpu),
 #   guest: clock_gettime_ns, syscall_ns (ttybench calib: the price of a clock read and of a
 #   syscall in this guest),
 #   engine: loop MB/s, rtt/median|p99 us, cpu s per MB (bench-loopback's own figures),
@@ -129,23 +132,101 @@ measure_loops() {
 	done
 }
 
+# measure_readone NODE DEV: one-byte reads on DEV. On a daemon's node (ours, before) each
+# measurement sits between two of each do-nothing node (null, null-glib, NODE, null-glib,
+# null): the host's load drifts over minutes, so the ceiling is taken in the seconds around
+# the figure it bounds (readone_null, readone_null-glib: the mean of the two), and the
+# daemons' CPU per request is counted too (readone_cpu_us, readone_null*_cpu_us). Then all
+# again with the reader and the daemon on one vCPU (suffix _1cpu): each request is then two
+# context switches on that vCPU, never a wakeup of the other (idle) one, whose price in this
+# TCG guest depends on where the scheduler happened to put the two.
 measure_readone() {
-	if gb_o=$("$TTYB" readone --timeout 600 "$READONE_BYTES" "$2"); then
-		rec "$1" readone "$(field Bps "$gb_o")"
-		log "$1: one-byte reads: $(field Bps "$gb_o") B/s"
-	else
-		log "$1: readone FAILED"
+	if [ -z "${DAEMON_PID:-}" ]; then
+		if gb_o=$("$TTYB" readone --timeout 600 "$READONE_BYTES" "$2"); then
+			rec "$1" readone "$(field Bps "$gb_o")"
+			log "$1: one-byte reads: $(field Bps "$gb_o") B/s"
+		else
+			log "$1: readone FAILED"
+		fi
+		return 0
 	fi
-	[ -n "${DAEMON_PID:-}" ] || return 0
-	# again with the reader and the daemon on one vCPU: each request is then two context
-	# switches on that vCPU, never a wakeup of the other (idle) one, whose price in this
-	# TCG guest depends on where the scheduler happened to put the two
-	if gb_o=$(on_one_cpu "$DAEMON_PID" "$TTYB" readone --timeout 600 "$READONE_BYTES" "$2"); then
-		rec "$1" readone_1cpu "$(field Bps "$gb_o")"
-		log "$1: one-byte reads, one vCPU: $(field Bps "$gb_o") B/s"
+	readone_between_nulls "$1" "$2" ""
+	readone_between_nulls "$1" "$2" _1cpu
+}
+
+# pinned SFX PID CMD...: CMD, on one vCPU with PID (on_one_cpu) when SFX is _1cpu
+pinned() {
+	gb_sfx=$1
+	gb_pp=$2
+	shift 2
+	if [ "$gb_sfx" = _1cpu ]; then
+		on_one_cpu "$gb_pp" "$@"
 	else
-		log "$1: readone on one vCPU FAILED"
+		"$@"
 	fi
+}
+
+# timed_reads SFX PID REQUESTS CMD...: run CMD (a ttybench command printing a rate); prints
+# "RATE CPU_US": the rate it printed and PID's CPU microseconds per request (REQUESTS is
+# the request count, or a field name of CMD's output holding it)
+timed_reads() {
+	gb_sfx=$1
+	gb_tp=$2
+	gb_nreq=$3
+	shift 3
+	gb_c0=$(cpu_ticks "$gb_tp")
+	gb_to=$(pinned "$gb_sfx" "$gb_tp" "$@") || return 1
+	gb_c1=$(cpu_ticks "$gb_tp")
+	case $gb_nreq in
+	[0-9]*) ;;
+	*) gb_nreq=$(field "$gb_nreq" "$gb_to") ;;
+	esac
+	gb_rate=$(field Bps "$gb_to")
+	[ -n "$gb_rate" ] || gb_rate=$(field rps "$gb_to")
+	awk -v r="$gb_rate" -v t=$((gb_c1 - gb_c0)) -v hz="$(getconf CLK_TCK)" -v n="$gb_nreq" \
+		'BEGIN { printf "%s %.1f\n", r, t * 1e6 / hz / n }'
+}
+
+# readone_between_nulls NODE DEV SFX
+readone_between_nulls() {
+	gb_rn=$1
+	gb_rdev=$2
+	gb_rs=$3
+	gb_rev=
+	for gb_v in $NULL_NAMES; do gb_rev="$gb_v $gb_rev"; done
+	gb_seq="$NULL_NAMES node $gb_rev"
+	gb_acc=
+	for gb_v in $gb_seq; do
+		if [ "$gb_v" = node ]; then
+			gb_r=$(timed_reads "$gb_rs" "$DAEMON_PID" "$READONE_BYTES" \
+				"$TTYB" readone --timeout 600 "$READONE_BYTES" "$gb_rdev") || {
+				log "$gb_rn: readone$gb_rs FAILED"
+				return 0
+			}
+		else
+			gb_np=$(cat "$SYSTEST_OUT/bench-$gb_v.pid")
+			gb_r=$(timed_reads "$gb_rs" "$gb_np" requests \
+				"$TTYB" reqrate --seconds 2 "/dev/bench-$gb_v") || {
+				log "$gb_v: reqrate$gb_rs FAILED"
+				continue
+			}
+		fi
+		gb_acc="$gb_acc$gb_v $gb_r
+"
+	done
+	gb_m=$(printf '%s' "$gb_acc" | awk '$1 == "node" { print $2, $3 }')
+	[ -n "$gb_m" ] || return 0
+	rec "$gb_rn" "readone$gb_rs" "${gb_m% *}"
+	rec "$gb_rn" "readone_cpu_us$gb_rs" "${gb_m#* }"
+	log "$gb_rn: one-byte reads$gb_rs: ${gb_m% *} B/s, daemon ${gb_m#* } us CPU a read"
+	for gb_v in $NULL_NAMES; do
+		gb_m=$(printf '%s' "$gb_acc" | awk -v v="$gb_v" \
+			'$1 == v { r += $2; c += $3; n++ } END { if (n) printf "%.1f %.1f", r / n, c / n }')
+		[ -n "$gb_m" ] || continue
+		rec "$gb_rn" "readone_$gb_v$gb_rs" "${gb_m% *}"
+		rec "$gb_rn" "readone_${gb_v}_cpu_us$gb_rs" "${gb_m#* }"
+		log "$gb_rn: beside it $gb_v$gb_rs: ${gb_m% *} requests/s, ${gb_m#* } us CPU a request"
+	done
 }
 
 # on_one_cpu PID CMD...: CMD with itself and every thread of PID on the last vCPU, PID's
@@ -262,22 +343,11 @@ start_null_nodes() {
 	done
 }
 
-measure_null() {
+measure_calib() {
 	if gb_o=$("$TTYB" calib); then
 		rec guest clock_gettime_ns "$(field clock_gettime_ns "$gb_o")"
 		rec guest syscall_ns "$(field syscall_ns "$gb_o")"
 	fi
-	for gb_v in $NULL_NAMES; do
-		if gb_o=$("$TTYB" reqrate --seconds 3 "/dev/bench-$gb_v"); then
-			rec "$gb_v" reqrate "$(field rps "$gb_o")"
-			log "$gb_v: $(field rps "$gb_o") one-byte reads/s"
-		fi
-		gb_pid=$(cat "$SYSTEST_OUT/bench-$gb_v.pid")
-		if gb_o=$(on_one_cpu "$gb_pid" "$TTYB" reqrate --seconds 3 "/dev/bench-$gb_v"); then
-			rec "$gb_v" reqrate_1cpu "$(field rps "$gb_o")"
-			log "$gb_v: $(field rps "$gb_o") one-byte reads/s on one vCPU"
-		fi
-	done
 }
 
 # ---- phases ------------------------------------------------------------------------------------
@@ -296,7 +366,7 @@ phase_gadget() {
 	ROUND=1
 	while [ "$ROUND" -le "$ROUNDS" ]; do
 		log "==== round $ROUND of $ROUNDS"
-		measure_null
+		measure_calib
 		if [ $((ROUND % 2)) = 1 ]; then
 			run_ours
 			run_kernel
