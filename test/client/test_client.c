@@ -390,15 +390,20 @@ static gboolean pipe_is_up(gpointer data)
 	return ((Pipe *)data)->up;
 }
 
-static void pipe_init(Pipe *p, UsbipDevice *d, guint func)
+static void pipe_init_cfg(Pipe *p, UsbipDevice *d, guint func, const SerialPortConfig *cfg)
 {
 	memset(p, 0, sizeof(*p));
 	p->rx = g_byte_array_new();
-	p->port = serial_port_new(d, func, NULL, &pipe_cb, p);
+	p->port = serial_port_new(d, func, cfg, &pipe_cb, p);
 	assert_non_null(p->port);
 	/* the setup runs first; data moves once it is done */
 	assert_false(serial_port_is_up(p->port));
 	assert_true(run_until(pipe_is_up, p, 5000));
+}
+
+static void pipe_init(Pipe *p, UsbipDevice *d, guint func)
+{
+	pipe_init_cfg(p, d, func, NULL);
 }
 
 static void pipe_clear(Pipe *p)
@@ -602,6 +607,45 @@ static void test_zero_length_packet(void **state)
 	assert_memory_equal(p.rx->data + 4 * mps, data, mps + 1);
 	pipe_clear(&p);
 	usbip_device_free(d);
+}
+
+/* A bulk-IN read asks for rx-urb-size rounded up to whole packets: a device
+ * sends whole packets, and one that does not fit the rest of the buffer is a
+ * babble (-EOVERFLOW) on a real host.  Below the 64-byte minimum, the
+ * minimum is rounded. */
+static void test_rx_urb_whole_packets(void **state)
+{
+	Fx *fx = *state;
+	static const gsize asked[] = {100, 1, 16385, 512, USBIP_CONN_MAX_URB_OPTION};
+	for (gsize i = 0; i < G_N_ELEMENTS(asked); i++) {
+		UsbipDevice *d = start_dev(fx, "1-1", NULL);
+		assert_non_null(d);
+		SerialPortConfig cfg;
+		serial_port_config_init(&cfg);
+		cfg.rx_urb_size = asked[i];
+		Pipe p;
+		pipe_init_cfg(&p, d, 0, &cfg);
+		const struct serial_function *f = serial_port_get_function(p.port);
+		gsize mps = f->bulk_in_mps;
+		assert_true(mps >= 8);
+		gsize want = (MAX(asked[i], 64) + mps - 1) / mps * mps;
+		run_for(50);
+		gint64 got = mock_server_get_last_urb_len(fx->mock, "1-1", f->bulk_in_ep);
+		if (got != (gint64)want)
+			fail_msg("rx-urb-size %zu, wMaxPacketSize %zu: read of %" G_GINT64_FORMAT
+			         " bytes, want %zu",
+			         asked[i], mps, got, want);
+		/* and data still flows through reads of that size */
+		g_autofree guint8 *data = random_bytes(3 * mps + 7, (guint32)i);
+		p.tx = data;
+		p.tx_len = 3 * mps + 7;
+		pipe_pump(&p);
+		want_len = p.tx_len;
+		assert_true(run_until(rx_reached, &p, 5000));
+		assert_memory_equal(p.rx->data, data, p.tx_len);
+		pipe_clear(&p);
+		usbip_device_free(d);
+	}
 }
 
 /* ---- control requests ---- */
@@ -1373,6 +1417,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_free_while_connecting, fx_setup, fx_teardown),
 	    cmocka_unit_test(test_unlink_answered_without_submit),
 	    cmocka_unit_test_setup_teardown(test_zero_length_packet, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_rx_urb_whole_packets, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

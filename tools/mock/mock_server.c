@@ -42,6 +42,7 @@ typedef struct {
 typedef struct {
 	GQueue urbs; /* MockUrb*, oldest first */
 	gboolean halted;
+	guint32 last_len; /* transfer_buffer_length of the last URB submitted here */
 } EpSlot;
 
 typedef struct {
@@ -484,6 +485,7 @@ static int handle_submit(MockConn *c, const struct usbip_urb_hdr *h, const guint
 			memcpy(u->data, payload, plen);
 	}
 	s = slot_of(md, addr);
+	s->last_len = u->len;
 	if (s->halted) {
 		urb_complete(md, u, -EPIPE, NULL, 0, is_in);
 		return 0;
@@ -1057,6 +1059,14 @@ guint mock_server_get_zero_length_outs(MockServer *srv, const char *busid)
 {
 	MockDev *md = find_dev(srv, busid, NULL);
 	return md ? md->zero_length_outs : 0;
+}
+
+gint64 mock_server_get_last_urb_len(MockServer *srv, const char *busid, guint8 ep_addr)
+{
+	MockDev *md = find_dev(srv, busid, NULL);
+	if (!md || (ep_addr & 0x0f) == 0 || (ep_addr & 0x70))
+		return -1;
+	return slot_of(md, ep_addr)->last_len;
 }
 
 guint mock_server_get_n_connections(MockServer *srv)
