@@ -171,6 +171,7 @@ static void dev_release(MockDev *md)
 	for (guint i = 0; i < G_N_ELEMENTS(md->ep); i++) {
 		g_queue_clear_full(&md->ep[i].urbs, (GDestroyNotify)urb_free);
 		md->ep[i].halted = FALSE;
+		md->ep[i].last_len = 0;
 	}
 	wake_cancel_all(md);
 	md->stall_ep0 = FALSE;

@@ -142,8 +142,9 @@ const char *mock_server_get_state(MockServer *srv, const char *busid);
  * busid. */
 guint mock_server_get_zero_length_outs(MockServer *srv, const char *busid);
 /* transfer_buffer_length of the last URB submitted to endpoint ep_addr
- * (0x81 is IN 1; endpoint 0 is not recorded): 0 before the first; -1 for
- * an unknown busid or endpoint 0. */
+ * (0x81 is IN 1; endpoint 0 is not recorded) since the device was last
+ * imported: 0 before the first (and after a release); -1 for an unknown
+ * busid or endpoint 0. */
 gint64 mock_server_get_last_urb_len(MockServer *srv, const char *busid, guint8 ep_addr);
 /* Number of open TCP connections (any phase). */
 guint mock_server_get_n_connections(MockServer *srv);
