@@ -166,25 +166,20 @@ pinned() {
 	fi
 }
 
-# timed_reads SFX PID REQUESTS CMD...: run CMD (a ttybench command printing a rate); prints
-# "RATE CPU_US": the rate it printed and PID's CPU microseconds per request (REQUESTS is
-# the request count, or a field name of CMD's output holding it)
+# timed_reads SFX PID COUNT RATE CMD...: run CMD (a ttybench command whose output line has
+# fields COUNT, the requests it made, and RATE, per second); prints "RATE CPU_US": that rate
+# and PID's CPU microseconds per request
 timed_reads() {
 	gb_sfx=$1
 	gb_tp=$2
-	gb_nreq=$3
-	shift 3
+	gb_cf=$3
+	gb_rf=$4
+	shift 4
 	gb_c0=$(cpu_ticks "$gb_tp")
 	gb_to=$(pinned "$gb_sfx" "$gb_tp" "$@") || return 1
 	gb_c1=$(cpu_ticks "$gb_tp")
-	case $gb_nreq in
-	[0-9]*) ;;
-	*) gb_nreq=$(field "$gb_nreq" "$gb_to") ;;
-	esac
-	gb_rate=$(field Bps "$gb_to")
-	[ -n "$gb_rate" ] || gb_rate=$(field rps "$gb_to")
-	awk -v r="$gb_rate" -v t=$((gb_c1 - gb_c0)) -v hz="$(getconf CLK_TCK)" -v n="$gb_nreq" \
-		'BEGIN { printf "%s %.1f\n", r, t * 1e6 / hz / n }'
+	awk -v r="$(field "$gb_rf" "$gb_to")" -v t=$((gb_c1 - gb_c0)) -v hz="$(getconf CLK_TCK)" \
+		-v n="$(field "$gb_cf" "$gb_to")" 'BEGIN { printf "%s %.1f\n", r, t * 1e6 / hz / n }'
 }
 
 # readone_between_nulls NODE DEV SFX
@@ -198,14 +193,14 @@ readone_between_nulls() {
 	gb_acc=
 	for gb_v in $gb_seq; do
 		if [ "$gb_v" = node ]; then
-			gb_r=$(timed_reads "$gb_rs" "$DAEMON_PID" "$READONE_BYTES" \
+			gb_r=$(timed_reads "$gb_rs" "$DAEMON_PID" bytes Bps \
 				"$TTYB" readone --timeout 600 "$READONE_BYTES" "$gb_rdev") || {
 				log "$gb_rn: readone$gb_rs FAILED"
 				return 0
 			}
 		else
 			gb_np=$(cat "$SYSTEST_OUT/bench-$gb_v.pid")
-			gb_r=$(timed_reads "$gb_rs" "$gb_np" requests \
+			gb_r=$(timed_reads "$gb_rs" "$gb_np" requests rps \
 				"$TTYB" reqrate --seconds 2 "/dev/bench-$gb_v") || {
 				log "$gb_v: reqrate$gb_rs FAILED"
 				continue
